@@ -14,10 +14,13 @@ const (
 	XDP                ProgramType = 6
 	PerfEvent          ProgramType = 7
 	RawTracepoint      ProgramType = 17
+	RawTracepointW     ProgramType = 24 // BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE
 	Tracing            ProgramType = 26
 	StructOps          ProgramType = 27
 	Extension          ProgramType = 28
 	LSM                ProgramType = 29
+	SkLookup           ProgramType = 30
+	Netfilter          ProgramType = 32
 	Syscall            ProgramType = 31
 )
 
@@ -33,7 +36,20 @@ const (
 	AttachModifyReturn AttachType = 26
 	AttachLSMMac       AttachType = 27
 	AttachTraceIter    AttachType = 28
+	AttachXDPDevmap    AttachType = 33
+	AttachXDPCPUMap    AttachType = 35
+	AttachSkLookup     AttachType = 36
 	AttachXDP          AttachType = 37
+	AttachKprobeMulti  AttachType = 42
+	AttachLSMCgroup    AttachType = 43
+	AttachNetfilter    AttachType = 45
 	AttachTCXIngress   AttachType = 46
 	AttachTCXEgress    AttachType = 47
+	AttachUprobeMulti  AttachType = 48
+)
+
+// Program load flags (prog_flags of BPF_PROG_LOAD) implied by section names.
+const (
+	ProgFlagSleepable   = 1 << 4 // BPF_F_SLEEPABLE
+	ProgFlagXDPHasFrags = 1 << 5 // BPF_F_XDP_HAS_FRAGS
 )

@@ -41,7 +41,10 @@ type ProgramSpec struct {
 	// (e.g. the tracepoint in "tp/syscalls/sys_enter_getpid").
 	AttachTo  string
 	Sleepable bool
-	License   string
+	// Flags are the prog_flags the section name implies
+	// (ProgFlagSleepable, ProgFlagXDPHasFrags).
+	Flags   uint32
+	License string
 	// Instructions is the linked program. Instructions that need a value
 	// only known at load time (map fds, kfunc ids) carry a Relocation.
 	Instructions asm.Instructions
@@ -68,6 +71,9 @@ type Func struct {
 	// ArenaArgs[i] is true when argument i carries the decl tag "arg:arena".
 	ArenaArgs []bool
 	Global    bool
+	// TypeID is the id of Type in Spec.BTF and Spec.RawBTF (0 without
+	// BTF): what bpf_func_info.type_id needs.
+	TypeID btf.TypeID
 }
 
 // Line is one BTF line info record.
