@@ -242,7 +242,9 @@ func (k *linker) external(i int, sym *elf.Symbol, off int64) error {
 	case e.Kind == ExternKsym:
 		rel.Kind = RelocKsym
 		ins.Constant = 0
-		if _, void := e.Type.(*btf.Void); !void && e.Type != nil {
+		// Typed ksyms load as BTF ids; typeless ones (declared
+		// void) as plain addresses from kallsyms.
+		if _, void := btf.UnderlyingType(e.Type).(*btf.Void); !void && e.Type != nil {
 			ins.Src = asm.PseudoBTFID
 		}
 	case e.Kind == ExternKconfig:
