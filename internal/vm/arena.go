@@ -1,0 +1,376 @@
+package vm
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/bpfarena/bpfarena/arena"
+	"github.com/bpfarena/bpfarena/object"
+)
+
+// Page states of an arena page. The state array is the single source of
+// truth for what BPF sees: an access to a page that is not pageAllocated
+// behaves like an access to an unmapped kernel page (fault, load gives 0,
+// store skipped).
+const (
+	pageAbsent    uint32 = 0
+	pageAllocated uint32 = 1
+	pageReserved  uint32 = 2
+)
+
+const (
+	pageShift = 12
+	pageSize  = 1 << pageShift
+	// maxArenaPages is the kernel's limit: an arena spans at most 4 GiB.
+	maxArenaPages = 1 << 20
+	// maxAllocRun is how many pages a single allocation zeroes by
+	// writing; larger runs are given back to the OS instead, which is
+	// cheaper than faulting every page in only to clear it.
+	maxClearPages = 16
+)
+
+// vmArena is the vm engine's arena: a private mapping at user_vm_start,
+// a per-page state array and the lock that orders page operations from
+// BPF (kfuncs) and from Go (arena.Backend).
+type vmArena struct {
+	start  uint64 // user_vm_start
+	hi     uint64 // start with the low 32 bits cleared
+	pages  uint32 // usable pages
+	size   uint64 // pages * pageSize
+	flags  uint32
+	maxEnt uint32
+	mem    []byte // the mapping, size bytes at start
+	state  []uint32
+
+	mu     sync.Mutex // serialises alloc, free, reserve and fault-in
+	closed atomic.Bool
+	pub    *arena.Arena
+}
+
+// newArena maps the arena described by spec and copies the initial image
+// of its globals to offset 0.
+func newArena(spec *object.MapSpec) (*vmArena, error) {
+	if spec.KeySize != 0 || spec.ValueSize != 0 || spec.MaxEntries == 0 ||
+		spec.Flags&object.FlagMmapable == 0 ||
+		spec.Flags&^uint32(object.FlagMmapable|object.FlagSegvOnFault|object.FlagNoUserConv) != 0 {
+		return nil, fmt.Errorf("arena %s: invalid key/value size, max_entries or flags: %w", spec.Name, errInval)
+	}
+	if spec.MaxEntries > maxArenaPages {
+		return nil, fmt.Errorf("arena %s: %d pages is more than 4 GiB: %w", spec.Name, spec.MaxEntries, errTooBig)
+	}
+	size := uint64(spec.MaxEntries) * pageSize
+	if spec.MapExtra%pageSize != 0 {
+		return nil, fmt.Errorf("arena %s: map_extra %#x is not page aligned: %w", spec.Name, spec.MapExtra, errInval)
+	}
+	if spec.MapExtra != 0 && spec.MapExtra>>32 != (spec.MapExtra+size-1)>>32 {
+		return nil, fmt.Errorf("arena %s: [%#x, %#x) crosses a 4 GiB boundary: %w",
+			spec.Name, spec.MapExtra, spec.MapExtra+size, errRange)
+	}
+	mem, err := mapArena(spec.MapExtra, size)
+	if err != nil {
+		return nil, fmt.Errorf("arena %s: %w", spec.Name, err)
+	}
+	a := &vmArena{
+		start:  addrOf(mem),
+		pages:  spec.MaxEntries,
+		size:   size,
+		flags:  spec.Flags,
+		maxEnt: spec.MaxEntries,
+		mem:    mem,
+		state:  make([]uint32, spec.MaxEntries),
+	}
+	a.hi = a.start &^ 0xffffffff
+	if n := uint64(len(spec.Contents)); n > 0 {
+		if n > size {
+			a.unmap()
+			return nil, fmt.Errorf("arena %s: %d bytes of globals do not fit: %w", spec.Name, n, errTooBig)
+		}
+		// libbpf copies the image from user space, which faults the
+		// pages in; do the same.
+		if err := a.Touch(a.start, n); err != nil {
+			a.unmap()
+			return nil, err
+		}
+		copy(a.mem, spec.Contents)
+	}
+	a.pub = arena.Wrap(arena.Geometry{Start: a.start, Pages: a.pages, MaxEntries: a.maxEnt, Flags: a.flags}, a.mem, a)
+	return a, nil
+}
+
+func (a *vmArena) unmap() {
+	if a.closed.Swap(true) {
+		return
+	}
+	if a.pub != nil {
+		a.pub.Close()
+	}
+	unmapArena(a.mem)
+}
+
+// pgoff is the kernel's compute_pgoff: the page of a user address,
+// counting only its low 32 bits.
+func (a *vmArena) pgoff(uaddr uint64) uint32 {
+	return uint32(uint32(uaddr)-uint32(a.start)) >> pageShift
+}
+
+// resolve maps a BPF arena access to an offset in mem. The kernel computes
+// kern_vm_start + (u64)(u32)reg + (s64)off; its 4 GiB window mirrors the
+// low 32 bits of user addresses, so the same access in user terms is
+// hi32(user_vm_start) + (u32)reg + off. Anything outside the usable pages
+// (the guard below, unused parts of the window, the guard above) is absent.
+func (a *vmArena) resolve(reg uint64, off int16, size uint64) (uint64, bool) {
+	ua := a.hi + uint64(uint32(reg)) + uint64(int64(off))
+	rel := ua - a.start
+	if rel >= a.size || a.size-rel < size {
+		return 0, false
+	}
+	if atomic.LoadUint32(&a.state[rel>>pageShift]) != pageAllocated {
+		return 0, false
+	}
+	return rel, true
+}
+
+// faultAddr is the address the kernel reports for a faulting access.
+func (a *vmArena) faultAddr(reg uint64, off int16) uint64 {
+	return a.hi | uint64(uint32(reg)+uint32(int32(off)))
+}
+
+// userAddr is the full user address of page pgoff, as the kfuncs return it.
+func (a *vmArena) userAddr(pgoff uint32) uint64 {
+	return a.hi + uint64(uint32(a.start+uint64(pgoff)*pageSize))
+}
+
+// free reports whether pages [pg, pg+n) are all absent.
+func (a *vmArena) rangeFree(pg, n uint32) bool {
+	for i := pg; i < pg+n; i++ {
+		if a.state[i] != pageAbsent {
+			return false
+		}
+	}
+	return true
+}
+
+// allocPages is bpf_arena_alloc_pages: 0 means NULL.
+func (a *vmArena) allocPages(uaddr uint64, count uint32, flags uint64) uint64 {
+	if flags != 0 || count == 0 || count > a.pages || uaddr%pageSize != 0 || a.closed.Load() {
+		return 0
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var pg uint32
+	if uaddr != 0 {
+		pg = a.pgoff(uaddr)
+		if uint64(pg)+uint64(count) > uint64(a.pages) || !a.rangeFree(pg, count) {
+			return 0
+		}
+	} else {
+		// Lowest-address first fit.
+		found := false
+		run := uint32(0)
+		for i := uint32(0); i < a.pages; i++ {
+			if a.state[i] != pageAbsent {
+				run = 0
+				continue
+			}
+			run++
+			if run == count {
+				pg = i + 1 - count
+				found = true
+				break
+			}
+		}
+		if !found {
+			return 0
+		}
+	}
+	a.zero(pg, count)
+	for i := pg; i < pg+count; i++ {
+		atomic.StoreUint32(&a.state[i], pageAllocated)
+	}
+	return a.userAddr(pg)
+}
+
+// zero makes pages [pg, pg+n) read as zero. Absent pages normally are
+// zero already (free drops them), but a store racing with a free may have
+// left bytes behind, and allocated pages must come zeroed.
+func (a *vmArena) zero(pg, n uint32) {
+	b := a.mem[uint64(pg)*pageSize : uint64(pg+n)*pageSize]
+	if n <= maxClearPages {
+		clear(b)
+		return
+	}
+	dropPages(b)
+}
+
+// freePages is bpf_arena_free_pages.
+func (a *vmArena) freePages(uaddr uint64, count uint32) {
+	if uaddr == 0 || count == 0 || a.closed.Load() {
+		return
+	}
+	u32 := uint64(uint32(uaddr)) &^ (pageSize - 1)
+	full := a.hi + u32
+	end := full + uint64(count)*pageSize
+	if lim := a.start + a.size; end > lim {
+		end = lim
+	}
+	if full >= end {
+		return
+	}
+	n := uint32((end - full) >> pageShift)
+	pg := a.pgoff(full)
+	if uint64(pg)+uint64(n) > uint64(a.pages) {
+		// Only when full lies below user_vm_start; the kernel's page
+		// walk finds nothing there.
+		if pg >= a.pages {
+			return
+		}
+		n = a.pages - pg
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i := pg; i < pg+n; i++ {
+		atomic.StoreUint32(&a.state[i], pageAbsent)
+	}
+	dropPages(a.mem[uint64(pg)*pageSize : uint64(pg+n)*pageSize])
+}
+
+// reservePages is bpf_arena_reserve_pages: 0, -EINVAL or -EBUSY.
+func (a *vmArena) reservePages(uaddr uint64, count uint32) int64 {
+	if count == 0 {
+		return 0
+	}
+	if uaddr%pageSize != 0 {
+		return 0
+	}
+	pg := a.pgoff(uaddr)
+	if uaddr == 0 || uint64(pg)+uint64(count) > uint64(a.pages) {
+		return -int64(eINVAL)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.rangeFree(pg, count) {
+		return -int64(eBUSY)
+	}
+	for i := pg; i < pg+count; i++ {
+		atomic.StoreUint32(&a.state[i], pageReserved)
+	}
+	return 0
+}
+
+// Alloc implements arena.Backend.
+func (a *vmArena) Alloc(addr uint64, count uint32) (uint64, error) {
+	if a.closed.Load() {
+		return 0, arena.ErrClosed
+	}
+	if addr != 0 && !a.inside(addr) {
+		return 0, fmt.Errorf("arena: alloc at %#x: %w", addr, arena.ErrInvalid)
+	}
+	if count == 0 || addr%pageSize != 0 {
+		return 0, fmt.Errorf("arena: alloc of %d pages at %#x: %w", count, addr, arena.ErrInvalid)
+	}
+	p := a.allocPages(addr, count, 0)
+	if p == 0 {
+		return 0, fmt.Errorf("arena: alloc of %d pages at %#x: %w", count, addr, arena.ErrNoMemory)
+	}
+	return p, nil
+}
+
+// inside reports whether addr, a full user address, lies in the arena.
+func (a *vmArena) inside(addr uint64) bool {
+	return addr >= a.start && addr-a.start < a.size
+}
+
+// Free implements arena.Backend.
+func (a *vmArena) Free(addr uint64, count uint32) error {
+	if a.closed.Load() {
+		return arena.ErrClosed
+	}
+	if addr != 0 && !a.inside(addr) {
+		return fmt.Errorf("arena: free at %#x: %w", addr, arena.ErrInvalid)
+	}
+	a.freePages(addr, count)
+	return nil
+}
+
+// Reserve implements arena.Backend.
+func (a *vmArena) Reserve(addr uint64, count uint32) error {
+	if a.closed.Load() {
+		return arena.ErrClosed
+	}
+	if addr != 0 && !a.inside(addr) {
+		return fmt.Errorf("arena: reserve at %#x: %w", addr, arena.ErrInvalid)
+	}
+	switch a.reservePages(addr, count) {
+	case 0:
+		if count != 0 && addr%pageSize != 0 {
+			return fmt.Errorf("arena: reserve at unaligned %#x: %w", addr, arena.ErrInvalid)
+		}
+		return nil
+	case -int64(eBUSY):
+		return fmt.Errorf("arena: reserve %d pages at %#x: %w", count, addr, arena.ErrBusy)
+	default:
+		return fmt.Errorf("arena: reserve %d pages at %#x: %w", count, addr, arena.ErrInvalid)
+	}
+}
+
+// Present implements arena.Backend.
+func (a *vmArena) Present(pgoff uint32) bool {
+	return pgoff < a.pages && atomic.LoadUint32(&a.state[pgoff]) == pageAllocated
+}
+
+// errSegv is what Touch reports for an absent page of an arena created
+// with BPF_F_SEGV_ON_FAULT, where the kernel would raise SIGSEGV.
+var errSegv = fmt.Errorf("arena: access to an absent page with BPF_F_SEGV_ON_FAULT: %w", arena.ErrInvalid)
+
+// Touch implements arena.Backend: a user space access faults absent and
+// reserved pages in as zero pages, unless the arena asks for SIGSEGV.
+func (a *vmArena) Touch(addr uint64, n uint64) error {
+	if a.closed.Load() {
+		return arena.ErrClosed
+	}
+	if n == 0 {
+		return nil
+	}
+	if addr < a.start || n > a.size || addr-a.start > a.size-n {
+		return fmt.Errorf("arena: [%#x, +%d) is outside the arena: %w", addr, n, arena.ErrInvalid)
+	}
+	first := uint32((addr - a.start) >> pageShift)
+	last := uint32((addr - a.start + n - 1) >> pageShift)
+	// Fast path: everything present already.
+	all := true
+	for i := first; i <= last; i++ {
+		if atomic.LoadUint32(&a.state[i]) != pageAllocated {
+			all = false
+			break
+		}
+	}
+	if all {
+		return nil
+	}
+	segv := a.flags&object.FlagSegvOnFault != 0
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i := first; i <= last; i++ {
+		if a.state[i] == pageAllocated {
+			continue
+		}
+		if segv {
+			return fmt.Errorf("arena: page %d at %#x: %w", i, a.start+uint64(i)*pageSize, errSegv)
+		}
+		a.zero(i, 1)
+		atomic.StoreUint32(&a.state[i], pageAllocated)
+	}
+	return nil
+}
+
+// presentPages counts present pages.
+func (a *vmArena) presentPages() int {
+	n := 0
+	for i := range a.state {
+		if atomic.LoadUint32(&a.state[i]) == pageAllocated {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,153 @@
+package vm
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/bpfarena/bpfarena/asm"
+	"github.com/bpfarena/bpfarena/internal/engine"
+	"github.com/bpfarena/bpfarena/internal/vm/verifier"
+	"github.com/bpfarena/bpfarena/object"
+)
+
+// A small assembler for hand-written test programs.
+
+func raw(op uint8, dst, src uint8, off int16, imm int64) asm.Instruction {
+	return asm.Instruction{OpCode: asm.OpCode(op), Dst: asm.Register(dst), Src: asm.Register(src), Offset: off, Constant: imm}
+}
+
+const (
+	bpfAdd  = 0x00
+	bpfSub  = 0x10
+	bpfMul  = 0x20
+	bpfDiv  = 0x30
+	bpfOr   = 0x40
+	bpfAnd  = 0x50
+	bpfLsh  = 0x60
+	bpfRsh  = 0x70
+	bpfNeg  = 0x80
+	bpfMod  = 0x90
+	bpfXor  = 0xa0
+	bpfMov  = 0xb0
+	bpfArsh = 0xc0
+	bpfEnd  = 0xd0
+
+	bpfJa   = 0x00
+	bpfJeq  = 0x10
+	bpfJgt  = 0x20
+	bpfJge  = 0x30
+	bpfJset = 0x40
+	bpfJne  = 0x50
+	bpfJsgt = 0x60
+	bpfJsge = 0x70
+	bpfJlt  = 0xa0
+	bpfJle  = 0xb0
+	bpfJslt = 0xc0
+	bpfJsle = 0xd0
+
+	bpfB  = 0x10
+	bpfH  = 0x08
+	bpfW  = 0x00
+	bpfDW = 0x18
+)
+
+func alu64K(op uint8, dst uint8, imm int64) asm.Instruction { return raw(0x07|op, dst, 0, 0, imm) }
+func alu64X(op uint8, dst, src uint8) asm.Instruction       { return raw(0x0f|op, dst, src, 0, 0) }
+func alu32K(op uint8, dst uint8, imm int64) asm.Instruction { return raw(0x04|op, dst, 0, 0, imm) }
+func alu32X(op uint8, dst, src uint8) asm.Instruction       { return raw(0x0c|op, dst, src, 0, 0) }
+func mov64K(dst uint8, imm int64) asm.Instruction           { return alu64K(bpfMov, dst, imm) }
+func mov64X(dst, src uint8) asm.Instruction                 { return alu64X(bpfMov, dst, src) }
+func ldImm64(dst uint8, v uint64) asm.Instruction           { return raw(0x18, dst, 0, 0, int64(v)) }
+func exit() asm.Instruction                                 { return raw(0x95, 0, 0, 0, 0) }
+func jmpK(op uint8, dst uint8, imm int64, off int16) asm.Instruction {
+	return raw(0x05|op, dst, 0, off, imm)
+}
+func jmpX(op uint8, dst, src uint8, off int16) asm.Instruction { return raw(0x0d|op, dst, src, off, 0) }
+func jmp32K(op uint8, dst uint8, imm int64, off int16) asm.Instruction {
+	return raw(0x06|op, dst, 0, off, imm)
+}
+func ja(off int16) asm.Instruction { return raw(0x05, 0, 0, off, 0) }
+func ldx(size uint8, dst, src uint8, off int16) asm.Instruction {
+	return raw(0x61|size, dst, src, off, 0)
+}
+func ldxsx(size uint8, dst, src uint8, off int16) asm.Instruction {
+	return raw(0x81|size, dst, src, off, 0)
+}
+func stx(size uint8, dst, src uint8, off int16) asm.Instruction {
+	return raw(0x63|size, dst, src, off, 0)
+}
+func st(size uint8, dst uint8, off int16, imm int64) asm.Instruction {
+	return raw(0x62|size, dst, 0, off, imm)
+}
+func atomicOp(size uint8, dst, src uint8, off int16, op int64) asm.Instruction {
+	return raw(0xc3|size, dst, src, off, op)
+}
+func call(id int64) asm.Instruction            { return raw(0x85, 0, 0, 0, id) }
+func callSub(rel int64) asm.Instruction        { return raw(0x85, 0, 1, 0, rel) }
+func kcall() asm.Instruction                   { return raw(0x85, 0, 2, 0, 0) }
+func castUser(dst, src uint8) asm.Instruction  { return raw(0xbf, dst, src, 1, asm.CastToUser) }
+func castArena(dst, src uint8) asm.Instruction { return raw(0xbf, dst, src, 1, asm.CastToArena) }
+func mayGoto(off int16) asm.Instruction        { return raw(0xe5, 0, 0, off, 0) }
+
+// testAccess holds, per program, the instruction indices whose memory
+// access goes to the arena: the annotation a real verifier derives.
+var testAccess sync.Map // *object.ProgramSpec -> map[int]bool
+
+func init() {
+	verify = func(ps *object.ProgramSpec, env verifier.Env) (*verifier.Result, error) {
+		res, err := verifier.Verify(ps, env)
+		if err != nil {
+			return nil, err
+		}
+		if v, ok := testAccess.Load(ps); ok {
+			for i := range v.(map[int]bool) {
+				res.Access[i] = verifier.AccessArena
+			}
+		}
+		return res, nil
+	}
+}
+
+// progSpec builds a syscall program; arena lists the indices of arena
+// accesses.
+func progSpec(name string, insns []asm.Instruction, arena ...int) *object.ProgramSpec {
+	ps := &object.ProgramSpec{Name: name, Type: object.Syscall, Instructions: insns,
+		Relocations: map[int]object.Relocation{}}
+	if len(arena) > 0 {
+		set := map[int]bool{}
+		for _, i := range arena {
+			set[i] = true
+		}
+		testAccess.Store(ps, set)
+	}
+	return ps
+}
+
+func arenaSpec(pages uint32, flags uint32, extra uint64) *object.MapSpec {
+	return &object.MapSpec{Name: "arena", Type: object.Arena, MaxEntries: pages,
+		Flags: object.FlagMmapable | flags, MapExtra: extra, Section: ".maps"}
+}
+
+func mustLoad(t testing.TB, spec *object.Spec) *Collection {
+	t.Helper()
+	c, err := load(spec, engine.Options{})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// run64 runs a loaded program once and returns the full r0.
+func run64(c *Collection, name string) (uint64, *machine, error) {
+	p := c.progs[name].p
+	m := newMachine(c)
+	m.p = p
+	m.budget = c.budget
+	m.regions = append(m.regions, c.regions...)
+	r0, err := m.exec(0, 0, 0, 0, 0, 0, 0)
+	return r0, m, err
+}
+
+func engineOpts(budget uint64) engine.Options { return engine.Options{InsnBudget: budget} }
+func runOpts() engine.RunOptions              { return engine.RunOptions{} }

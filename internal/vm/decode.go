@@ -1,0 +1,512 @@
+package vm
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+
+	"github.com/bpfarena/bpfarena/asm"
+	"github.com/bpfarena/bpfarena/internal/vm/verifier"
+	"github.com/bpfarena/bpfarena/object"
+)
+
+// insn is one decoded instruction: the operation with its operands
+// resolved so the interpreter does no decoding. For loads imm holds the
+// sign-extended offset; for jumps and calls jt is the target index; for
+// helper calls jt indexes program.funcs.
+type insn struct {
+	op  opcode
+	dst uint8
+	src uint8
+	off int16
+	jt  int32
+	imm uint64
+}
+
+// helperFunc is a helper or kfunc. It gets r1-r5 and the current frame
+// depth (for callbacks) and returns r0; an error stops the run.
+type helperFunc func(m *machine, a1, a2, a3, a4, a5 uint64, depth int) (uint64, error)
+
+// program is a loaded program.
+type program struct {
+	c     *Collection
+	spec  *object.ProgramSpec
+	name  string
+	raw   asm.Instructions
+	code  []insn
+	slots []int // slot of each instruction index
+	funcs []helperFunc
+	lines []object.Line
+	log   string
+}
+
+// slotOf returns the slot of instruction index i.
+func (p *program) slotOf(i int) int {
+	if i >= 0 && i < len(p.slots) {
+		return p.slots[i]
+	}
+	return -1
+}
+
+// lineOf returns "file.c:31" for instruction index i, from BTF line info.
+func (p *program) lineOf(i int) string {
+	n := sort.Search(len(p.lines), func(k int) bool { return p.lines[k].Index > i })
+	if n == 0 {
+		return ""
+	}
+	l := p.lines[n-1]
+	if l.File == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d", filepath.Base(l.File), l.Line)
+}
+
+// Handles: values a program holds for a map or a callback. They look like
+// kernel addresses so that no program can mistake them for memory it may
+// touch: every region check rejects them.
+const (
+	mapHandleBase  = 0xffff_c900_0000_0000
+	funcHandleBase = 0xffff_ffff_a000_0000
+	handleStride   = 1 << 12
+)
+
+// Instruction fields.
+const (
+	classMask = 0x07
+	opMask    = 0xf0
+	srcX      = 0x08
+	modeMask  = 0xe0
+	sizeMask  = 0x18
+	modeMem   = 0x60
+	modeMemSX = 0x80
+	modeAtom  = 0xc0
+	sizeW     = 0x00
+	sizeH     = 0x08
+	sizeB     = 0x10
+	sizeDW    = 0x18
+)
+
+var sizeBytes = [4]uint64{4, 2, 1, 8}
+
+// aluOps maps an ALU operation (op>>4) to its K-source 64-bit internal
+// op; the X, 32-bit variants follow in the order 64X, 64K, 32X, 32K.
+var aluOps = map[uint8]opcode{
+	0x0: opAdd64X, 0x1: opSub64X, 0x2: opMul64X, 0x4: opOr64X, 0x5: opAnd64X,
+	0xa: opXor64X, 0x6: opLsh64X, 0x7: opRsh64X, 0xc: opArsh64X,
+}
+
+var jmpOps = map[uint8]opcode{
+	0x1: opJeq64X, 0x5: opJne64X, 0x2: opJgt64X, 0x3: opJge64X, 0xa: opJlt64X,
+	0xb: opJle64X, 0x6: opJsgt64X, 0x7: opJsge64X, 0xc: opJslt64X, 0xd: opJsle64X,
+	0x4: opJset64X,
+}
+
+// decodeError is a program the vm cannot run.
+type decodeError struct {
+	insn int
+	msg  string
+}
+
+func (e *decodeError) Error() string { return fmt.Sprintf("insn %d: %s", e.insn, e.msg) }
+
+// compile decodes prog into the interpreter's form.
+func (c *Collection) compile(ps *object.ProgramSpec, res *verifier.Result) (*program, error) {
+	p := &program{c: c, spec: ps, name: ps.Name, raw: ps.Instructions, lines: ps.Lines}
+	n := len(ps.Instructions)
+	p.slots = make([]int, n+1)
+	slot := 0
+	for i, ins := range ps.Instructions {
+		p.slots[i] = slot
+		slot += ins.Size() / asm.InstructionSize
+	}
+	p.slots[n] = slot
+	idxOfSlot := make([]int32, slot+1)
+	for i := range idxOfSlot {
+		idxOfSlot[i] = -1
+	}
+	for i := 0; i <= n; i++ {
+		idxOfSlot[p.slots[i]] = int32(i)
+	}
+	target := func(i int, rel int64) (int32, error) {
+		t := int64(p.slots[i]) + int64(ps.Instructions[i].Size()/asm.InstructionSize) + rel
+		if t < 0 || t >= int64(slot) || idxOfSlot[t] < 0 {
+			return 0, &decodeError{p.slots[i], fmt.Sprintf("jump out of range to slot %d", t)}
+		}
+		return idxOfSlot[t], nil
+	}
+	p.code = make([]insn, n+1)
+	// The sentinel after the last instruction stops a program that
+	// runs off its end.
+	p.code[n] = insn{op: opUnknown}
+	for i, ins := range ps.Instructions {
+		var access verifier.Access
+		if res != nil && i < len(res.Access) {
+			access = res.Access[i]
+		}
+		in, err := c.decodeOne(p, i, ins, access, target)
+		if err != nil {
+			return nil, err
+		}
+		p.code[i] = in
+	}
+	return p, nil
+}
+
+func (c *Collection) decodeOne(p *program, i int, ins asm.Instruction, access verifier.Access,
+	target func(int, int64) (int32, error)) (insn, error) {
+	code := uint8(ins.OpCode)
+	in := insn{dst: uint8(ins.Dst), src: uint8(ins.Src), off: ins.Offset}
+	bad := func(format string, args ...any) (insn, error) {
+		return insn{}, &decodeError{p.slots[i], fmt.Sprintf(format, args...)}
+	}
+	if ins.Dst > 10 || ins.Src > 10 {
+		return bad("invalid register")
+	}
+	class := code & classMask
+	switch class {
+	case 0x04, 0x07: // ALU, ALU64
+		is64 := class == 0x07
+		x := code&srcX != 0
+		op := code >> 4
+		if x {
+			in.imm = 0
+		} else if is64 {
+			in.imm = uint64(int64(int32(ins.Constant)))
+		} else {
+			in.imm = uint64(uint32(ins.Constant))
+		}
+		variant := func(base opcode) opcode {
+			v := base
+			if !x {
+				v++
+			}
+			if !is64 {
+				v += 2
+			}
+			return v
+		}
+		switch op {
+		case 0x0, 0x1, 0x2, 0x4, 0x5, 0xa, 0x6, 0x7, 0xc:
+			if ins.Offset != 0 {
+				return bad("reserved offset in ALU")
+			}
+			in.op = variant(aluOps[op])
+		case 0x3, 0x9: // div, mod; off 1 is signed
+			var base opcode
+			switch {
+			case op == 0x3 && ins.Offset == 0:
+				base = opDiv64X
+			case op == 0x3 && ins.Offset == 1:
+				base = opSdiv64X
+			case op == 0x9 && ins.Offset == 0:
+				base = opMod64X
+			case op == 0x9 && ins.Offset == 1:
+				base = opSmod64X
+			default:
+				return bad("invalid offset in div/mod")
+			}
+			// Div/mod ops are laid out 64X, 64K... per kind; see
+			// the op list.
+			in.op = divVariant(base, is64, x)
+		case 0x8:
+			in.op = opNeg64
+			if !is64 {
+				in.op = opNeg32
+			}
+		case 0xb: // mov, movsx, addr_space_cast
+			switch {
+			case ins.Offset == 0:
+				in.op = variant(opMov64X)
+			case is64 && x && ins.Offset == asm.AddrSpaceCastOffset:
+				switch ins.Constant {
+				case asm.CastToArena:
+					// The arena view of a pointer is its low 32 bits.
+					in.op = opMov32X
+				case asm.CastToUser:
+					in.op = opCastUser
+					if c.arena != nil && c.arena.flags&object.FlagNoUserConv != 0 {
+						in.op = opMov32X
+					}
+				default:
+					return bad("addr_space_cast insn can only convert between address space 1 and 0")
+				}
+			case x && is64 && ins.Offset == 8:
+				in.op = opMovsx64_8
+			case x && is64 && ins.Offset == 16:
+				in.op = opMovsx64_16
+			case x && is64 && ins.Offset == 32:
+				in.op = opMovsx64_32
+			case x && !is64 && ins.Offset == 8:
+				in.op = opMovsx32_8
+			case x && !is64 && ins.Offset == 16:
+				in.op = opMovsx32_16
+			default:
+				return bad("invalid mov offset %d", ins.Offset)
+			}
+		case 0xd: // byte swaps
+			width := ins.Constant
+			if width != 16 && width != 32 && width != 64 {
+				return bad("invalid byte swap width %d", width)
+			}
+			swap := is64 || x // bswap, or to big endian on a little-endian host
+			switch {
+			case swap && width == 16:
+				in.op = opSwap16
+			case swap && width == 32:
+				in.op = opSwap32
+			case swap:
+				in.op = opSwap64
+			case width == 16:
+				in.op = opLe16
+			case width == 32:
+				in.op = opLe32
+			default:
+				in.op = opLe64
+			}
+		default:
+			return bad("invalid ALU op %#x", code)
+		}
+		if in.dst == 10 {
+			return bad("frame pointer is read only")
+		}
+	case 0x05, 0x06: // JMP, JMP32
+		op := code >> 4
+		switch {
+		case op == 0x0: // ja, gotol
+			rel := int64(ins.Offset)
+			if class == 0x06 {
+				rel = int64(int32(ins.Constant))
+			}
+			t, err := target(i, rel)
+			if err != nil {
+				return insn{}, err
+			}
+			in.op, in.jt = opJa, t
+		case op == 0x8 && class == 0x05: // call
+			return c.decodeCall(p, i, ins, target)
+		case op == 0x9 && class == 0x05:
+			in.op = opExit
+		case op == 0xe && class == 0x05: // may_goto
+			t, err := target(i, int64(ins.Offset))
+			if err != nil {
+				return insn{}, err
+			}
+			in.op, in.jt = opMayGoto, t
+		default:
+			base, ok := jmpOps[op]
+			if !ok {
+				return bad("invalid jump op %#x", code)
+			}
+			t, err := target(i, int64(ins.Offset))
+			if err != nil {
+				return insn{}, err
+			}
+			in.op, in.jt = base, t
+			if code&srcX == 0 {
+				in.op++
+				if class == 0x05 {
+					in.imm = uint64(int64(int32(ins.Constant)))
+				} else {
+					in.imm = uint64(uint32(ins.Constant))
+				}
+			}
+			if class == 0x06 {
+				in.op += 2
+			}
+		}
+	case 0x00: // LD
+		if code != 0x18 {
+			return bad("legacy packet loads are not supported")
+		}
+		v, err := c.ldImm64(p, i, ins)
+		if err != nil {
+			return insn{}, err
+		}
+		in.op, in.imm = opLdImm64, v
+	case 0x01, 0x02, 0x03: // LDX, ST, STX
+		mode := code & modeMask
+		size := sizeBytes[(code&sizeMask)>>3]
+		sizeIdx := map[uint64]int{1: 0, 2: 1, 4: 2, 8: 3}[size]
+		arenaAccess := access == verifier.AccessArena
+		if arenaAccess && c.arena == nil {
+			return bad("arena access in a collection without an arena")
+		}
+		switch {
+		case class == 0x01 && mode == modeMem:
+			in.imm = uint64(int64(ins.Offset))
+			in.op = pick(arenaAccess, [4]opcode{opLdxB, opLdxH, opLdxW, opLdxDW}, [4]opcode{opALdxB, opALdxH, opALdxW, opALdxDW}, sizeIdx)
+		case class == 0x01 && mode == modeMemSX && size < 8:
+			in.imm = uint64(int64(ins.Offset))
+			in.op = pick(arenaAccess, [4]opcode{opLdxsB, opLdxsH, opLdxsW}, [4]opcode{opALdxsB, opALdxsH, opALdxsW}, sizeIdx)
+		case class == 0x02 && mode == modeMem:
+			in.imm = uint64(int64(int32(ins.Constant)))
+			in.op = pick(arenaAccess, [4]opcode{opStB, opStH, opStW, opStDW}, [4]opcode{opAStB, opAStH, opAStW, opAStDW}, sizeIdx)
+		case class == 0x03 && mode == modeMem:
+			in.op = pick(arenaAccess, [4]opcode{opStxB, opStxH, opStxW, opStxDW}, [4]opcode{opAStxB, opAStxH, opAStxW, opAStxDW}, sizeIdx)
+		case class == 0x03 && mode == modeAtom:
+			op := uint64(uint32(ins.Constant))
+			switch op {
+			case atomicAdd, atomicOr, atomicAnd, atomicXor,
+				atomicAdd | atomicFetch, atomicOr | atomicFetch, atomicAnd | atomicFetch, atomicXor | atomicFetch,
+				atomicXchg, atomicCmpXchg:
+				if size < 4 {
+					return bad("invalid atomic size")
+				}
+			case atomicLoadAcq, atomicStoreRel:
+			default:
+				return bad("invalid atomic op %#x", op)
+			}
+			in.imm = op | size<<atomicSizeShift
+			in.op = opAtomic
+			if arenaAccess {
+				in.op = opAAtomic
+			}
+		default:
+			return bad("invalid memory op %#x", code)
+		}
+		if in.op == opInvalid {
+			return bad("invalid memory op %#x", code)
+		}
+		if (class == 0x01 || (class == 0x03 && mode == modeAtom && uint32(ins.Constant) == atomicLoadAcq)) && in.dst == 10 {
+			return bad("frame pointer is read only")
+		}
+	}
+	return in, nil
+}
+
+func pick(arena bool, other, ar [4]opcode, i int) opcode {
+	if arena {
+		return ar[i]
+	}
+	return other[i]
+}
+
+// divVariant picks among the div/mod ops, which the op list lays out as
+// 64X, 64K, 32X, 32K per operation family, interleaved Div, Mod, Sdiv,
+// Smod for each width and source.
+func divVariant(base opcode, is64, x bool) opcode {
+	fam := map[opcode][4]opcode{
+		opDiv64X:  {opDiv64X, opDiv64K, opDiv32X, opDiv32K},
+		opMod64X:  {opMod64X, opMod64K, opMod32X, opMod32K},
+		opSdiv64X: {opSdiv64X, opSdiv64K, opSdiv32X, opSdiv32K},
+		opSmod64X: {opSmod64X, opSmod64K, opSmod32X, opSmod32K},
+	}[base]
+	k := 0
+	if !x {
+		k++
+	}
+	if !is64 {
+		k += 2
+	}
+	return fam[k]
+}
+
+// ldImm64 resolves the value an ld_imm64 loads.
+func (c *Collection) ldImm64(p *program, i int, ins asm.Instruction) (uint64, error) {
+	rel, hasRel := p.spec.Relocations[i]
+	bad := func(format string, args ...any) (uint64, error) {
+		return 0, &decodeError{p.slots[i], fmt.Sprintf(format, args...)}
+	}
+	switch ins.Src {
+	case 0:
+		return uint64(ins.Constant), nil
+	case asm.PseudoFunc:
+		t, err := func() (int32, error) {
+			rel := int64(int32(ins.Constant))
+			s := int64(p.slots[i]) + 1 + rel
+			for k, sl := range p.slots[:len(p.slots)-1] {
+				if int64(sl) == s {
+					return int32(k), nil
+				}
+			}
+			return 0, fmt.Errorf("callback out of range")
+		}()
+		if err != nil {
+			return bad("%v", err)
+		}
+		return funcHandleBase + uint64(t)*handleStride, nil
+	case asm.PseudoBTFID:
+		// Kernel variables (__ksym) do not exist here.
+		return 0, nil
+	}
+	if !hasRel {
+		return bad("ld_imm64 with pseudo source %d has no relocation", ins.Src)
+	}
+	switch rel.Kind {
+	case object.RelocMap:
+		h, ok := c.handleOf(rel.Map)
+		if !ok {
+			return bad("map %s is not loaded", mapName(rel.Map))
+		}
+		return h, nil
+	case object.RelocMapValue, object.RelocKconfig:
+		if rel.Map == nil {
+			return 0, nil
+		}
+		if rel.Map.IsArena() {
+			if c.arena == nil {
+				return bad("arena is not loaded")
+			}
+			return c.arena.start + uint64(rel.Offset), nil
+		}
+		m, ok := c.mapOf(rel.Map)
+		if !ok {
+			return bad("map %s is not loaded", mapName(rel.Map))
+		}
+		if uint64(rel.Offset) > m.slot*uint64(m.max) {
+			return bad("direct value offset of %d is not allowed", rel.Offset)
+		}
+		return addrOf(m.slab) + uint64(rel.Offset), nil
+	case object.RelocKsym:
+		return 0, nil
+	}
+	return bad("unexpected relocation kind %d", rel.Kind)
+}
+
+func mapName(m *object.MapSpec) string {
+	if m == nil {
+		return "<nil>"
+	}
+	return m.Name
+}
+
+// decodeCall resolves a call: subprogram, helper or kfunc.
+func (c *Collection) decodeCall(p *program, i int, ins asm.Instruction, target func(int, int64) (int32, error)) (insn, error) {
+	in := insn{}
+	switch ins.Src {
+	case asm.PseudoCall:
+		t, err := target(i, int64(int32(ins.Constant)))
+		if err != nil {
+			return insn{}, err
+		}
+		in.op, in.jt = opCall, t
+		return in, nil
+	case asm.PseudoHelperCall:
+		f, ok := helpers[int32(ins.Constant)]
+		if !ok {
+			return insn{}, &decodeError{p.slots[i], fmt.Sprintf("invalid func unknown#%d", int32(ins.Constant))}
+		}
+		in.op, in.jt = opCallHelper, int32(len(p.funcs))
+		p.funcs = append(p.funcs, f)
+		return in, nil
+	case asm.PseudoKfuncCall:
+		rel, ok := p.spec.Relocations[i]
+		name := ""
+		if ok && rel.Extern != nil {
+			name = rel.Extern.Name
+		}
+		f, ok := kfuncs[name]
+		if !ok {
+			// A missing __weak kfunc: the program may guard the call
+			// with bpf_ksym_exists(); reaching it is an error.
+			missing := name
+			f = func(m *machine, _, _, _, _, _ uint64, _ int) (uint64, error) {
+				return 0, fmt.Errorf("kfunc %q is not available in the vm", missing)
+			}
+		}
+		in.op, in.jt = opCallHelper, int32(len(p.funcs))
+		p.funcs = append(p.funcs, f)
+		return in, nil
+	}
+	return insn{}, &decodeError{p.slots[i], fmt.Sprintf("invalid call source %d", ins.Src)}
+}

@@ -1,0 +1,854 @@
+package vm
+
+import (
+	"math/bits"
+	"unsafe"
+)
+
+// opcode is the interpreter's internal operation: one per combination of
+// instruction, operand source and access kind, so the hot loop dispatches
+// once and never decodes.
+type opcode uint8
+
+const (
+	opInvalid opcode = iota
+	opAdd64X
+	opAdd64K
+	opAdd32X
+	opAdd32K
+	opSub64X
+	opSub64K
+	opSub32X
+	opSub32K
+	opMul64X
+	opMul64K
+	opMul32X
+	opMul32K
+	opOr64X
+	opOr64K
+	opOr32X
+	opOr32K
+	opAnd64X
+	opAnd64K
+	opAnd32X
+	opAnd32K
+	opXor64X
+	opXor64K
+	opXor32X
+	opXor32K
+	opLsh64X
+	opLsh64K
+	opLsh32X
+	opLsh32K
+	opRsh64X
+	opRsh64K
+	opRsh32X
+	opRsh32K
+	opArsh64X
+	opArsh64K
+	opArsh32X
+	opArsh32K
+	opNeg64
+	opNeg32
+	opMov64X
+	opMov64K
+	opMov32X
+	opMov32K
+	opMovsx64_8
+	opMovsx64_16
+	opMovsx64_32
+	opMovsx32_8
+	opMovsx32_16
+	opDiv64X
+	opMod64X
+	opSdiv64X
+	opSmod64X
+	opDiv64K
+	opMod64K
+	opSdiv64K
+	opSmod64K
+	opDiv32X
+	opMod32X
+	opSdiv32X
+	opSmod32X
+	opDiv32K
+	opMod32K
+	opSdiv32K
+	opSmod32K
+	opLe16
+	opLe32
+	opLe64
+	opSwap16
+	opSwap32
+	opSwap64
+	opJeq64X
+	opJeq64K
+	opJeq32X
+	opJeq32K
+	opJne64X
+	opJne64K
+	opJne32X
+	opJne32K
+	opJgt64X
+	opJgt64K
+	opJgt32X
+	opJgt32K
+	opJge64X
+	opJge64K
+	opJge32X
+	opJge32K
+	opJlt64X
+	opJlt64K
+	opJlt32X
+	opJlt32K
+	opJle64X
+	opJle64K
+	opJle32X
+	opJle32K
+	opJsgt64X
+	opJsgt64K
+	opJsgt32X
+	opJsgt32K
+	opJsge64X
+	opJsge64K
+	opJsge32X
+	opJsge32K
+	opJslt64X
+	opJslt64K
+	opJslt32X
+	opJslt32K
+	opJsle64X
+	opJsle64K
+	opJsle32X
+	opJsle32K
+	opJset64X
+	opJset64K
+	opJset32X
+	opJset32K
+	opLdxB
+	opLdxH
+	opLdxW
+	opLdxDW
+	opLdxsB
+	opLdxsH
+	opLdxsW
+	opStxB
+	opStB
+	opStxH
+	opStH
+	opStxW
+	opStW
+	opStxDW
+	opStDW
+	opALdxB
+	opALdxH
+	opALdxW
+	opALdxDW
+	opALdxsB
+	opALdxsH
+	opALdxsW
+	opAStxB
+	opAStB
+	opAStxH
+	opAStH
+	opAStxW
+	opAStW
+	opAStxDW
+	opAStDW
+	opLdImm64
+	opCastUser // addr_space_cast(r, 0, 1) with user conversion
+	opJa
+	opMayGoto
+	opCall       // subprogram
+	opCallHelper // helper or kfunc through the function table
+	opExit
+	opAtomic  // other memory
+	opAAtomic // arena
+	opUnknown // decoded but not runnable: a runtime error if reached
+	numOps
+)
+
+// exec runs from instruction pc in a new frame at depth and returns r0
+// when that frame exits. Helpers that call back into the program (bpf_loop)
+// re-enter it one frame deeper.
+func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, error) {
+	if depth >= maxFrames {
+		return 0, m.errorf(pc, "call stack too deep (%d frames)", depth+1)
+	}
+	code := m.p.code
+	stack := m.stack[:]
+	sb := m.stackBase
+	ar := m.c.arenaOrEmpty()
+	amem := ar.mem
+	var r [11]uint64
+	r[1], r[2], r[3], r[4], r[5] = r1, r2, r3, r4, r5
+	r[10] = sb + uint64(depth+1)*frameSize
+	var frames [maxFrames]frame
+	nf := 0
+	loops := uint64(maxLoops)
+	for {
+		if m.budget == 0 {
+			return 0, m.errorf(pc, "%v", ErrBudget)
+		}
+		m.budget--
+		in := &code[pc]
+		pc++
+		switch in.op {
+		case opAdd64X:
+			r[in.dst] += r[in.src]
+		case opAdd64K:
+			r[in.dst] += in.imm
+		case opAdd32X:
+			r[in.dst] = uint64(uint32(r[in.dst]) + uint32(r[in.src]))
+		case opAdd32K:
+			r[in.dst] = uint64(uint32(r[in.dst]) + uint32(in.imm))
+		case opSub64X:
+			r[in.dst] -= r[in.src]
+		case opSub64K:
+			r[in.dst] -= in.imm
+		case opSub32X:
+			r[in.dst] = uint64(uint32(r[in.dst]) - uint32(r[in.src]))
+		case opSub32K:
+			r[in.dst] = uint64(uint32(r[in.dst]) - uint32(in.imm))
+		case opMul64X:
+			r[in.dst] *= r[in.src]
+		case opMul64K:
+			r[in.dst] *= in.imm
+		case opMul32X:
+			r[in.dst] = uint64(uint32(r[in.dst]) * uint32(r[in.src]))
+		case opMul32K:
+			r[in.dst] = uint64(uint32(r[in.dst]) * uint32(in.imm))
+		case opOr64X:
+			r[in.dst] |= r[in.src]
+		case opOr64K:
+			r[in.dst] |= in.imm
+		case opOr32X:
+			r[in.dst] = uint64(uint32(r[in.dst]) | uint32(r[in.src]))
+		case opOr32K:
+			r[in.dst] = uint64(uint32(r[in.dst]) | uint32(in.imm))
+		case opAnd64X:
+			r[in.dst] &= r[in.src]
+		case opAnd64K:
+			r[in.dst] &= in.imm
+		case opAnd32X:
+			r[in.dst] = uint64(uint32(r[in.dst]) & uint32(r[in.src]))
+		case opAnd32K:
+			r[in.dst] = uint64(uint32(r[in.dst]) & uint32(in.imm))
+		case opXor64X:
+			r[in.dst] ^= r[in.src]
+		case opXor64K:
+			r[in.dst] ^= in.imm
+		case opXor32X:
+			r[in.dst] = uint64(uint32(r[in.dst]) ^ uint32(r[in.src]))
+		case opXor32K:
+			r[in.dst] = uint64(uint32(r[in.dst]) ^ uint32(in.imm))
+		case opLsh64X:
+			r[in.dst] <<= r[in.src] & 63
+		case opLsh64K:
+			r[in.dst] <<= in.imm & 63
+		case opLsh32X:
+			r[in.dst] = uint64(uint32(r[in.dst]) << (r[in.src] & 31))
+		case opLsh32K:
+			r[in.dst] = uint64(uint32(r[in.dst]) << (in.imm & 31))
+		case opRsh64X:
+			r[in.dst] >>= r[in.src] & 63
+		case opRsh64K:
+			r[in.dst] >>= in.imm & 63
+		case opRsh32X:
+			r[in.dst] = uint64(uint32(r[in.dst]) >> (r[in.src] & 31))
+		case opRsh32K:
+			r[in.dst] = uint64(uint32(r[in.dst]) >> (in.imm & 31))
+		case opArsh64X:
+			r[in.dst] = uint64(int64(r[in.dst]) >> (r[in.src] & 63))
+		case opArsh64K:
+			r[in.dst] = uint64(int64(r[in.dst]) >> (in.imm & 63))
+		case opArsh32X:
+			r[in.dst] = uint64(uint32(int32(r[in.dst]) >> (r[in.src] & 31)))
+		case opArsh32K:
+			r[in.dst] = uint64(uint32(int32(r[in.dst]) >> (in.imm & 31)))
+		case opNeg64:
+			r[in.dst] = -r[in.dst]
+		case opNeg32:
+			r[in.dst] = uint64(-uint32(r[in.dst]))
+		case opMov64X:
+			r[in.dst] = r[in.src]
+		case opMov64K:
+			r[in.dst] = in.imm
+		case opMov32X:
+			r[in.dst] = uint64(uint32(r[in.src]))
+		case opMov32K:
+			r[in.dst] = uint64(uint32(in.imm))
+		case opMovsx64_8:
+			r[in.dst] = uint64(int64(int8(r[in.src])))
+		case opMovsx64_16:
+			r[in.dst] = uint64(int64(int16(r[in.src])))
+		case opMovsx64_32:
+			r[in.dst] = uint64(int64(int32(r[in.src])))
+		case opMovsx32_8:
+			r[in.dst] = uint64(uint32(int32(int8(r[in.src]))))
+		case opMovsx32_16:
+			r[in.dst] = uint64(uint32(int32(int16(r[in.src]))))
+		case opDiv64X:
+			if d := uint64(r[in.src]); d == 0 {
+				r[in.dst] = 0
+			} else {
+				r[in.dst] = uint64(uint64(r[in.dst]) / d)
+			}
+		case opMod64X:
+			if d := uint64(r[in.src]); d == 0 {
+				r[in.dst] = uint64(uint64(r[in.dst]))
+			} else {
+				r[in.dst] = uint64(uint64(r[in.dst]) % d)
+			}
+		case opSdiv64X:
+			if d := int64(r[in.src]); d == 0 {
+				r[in.dst] = 0
+			} else {
+				r[in.dst] = uint64(uint64(int64(r[in.dst]) / d))
+			}
+		case opSmod64X:
+			if d := int64(r[in.src]); d == 0 {
+				r[in.dst] = uint64(uint64(r[in.dst]))
+			} else {
+				r[in.dst] = uint64(uint64(int64(r[in.dst]) % d))
+			}
+		case opDiv64K:
+			if d := uint64(in.imm); d == 0 {
+				r[in.dst] = 0
+			} else {
+				r[in.dst] = uint64(uint64(r[in.dst]) / d)
+			}
+		case opMod64K:
+			if d := uint64(in.imm); d == 0 {
+				r[in.dst] = uint64(uint64(r[in.dst]))
+			} else {
+				r[in.dst] = uint64(uint64(r[in.dst]) % d)
+			}
+		case opSdiv64K:
+			if d := int64(in.imm); d == 0 {
+				r[in.dst] = 0
+			} else {
+				r[in.dst] = uint64(uint64(int64(r[in.dst]) / d))
+			}
+		case opSmod64K:
+			if d := int64(in.imm); d == 0 {
+				r[in.dst] = uint64(uint64(r[in.dst]))
+			} else {
+				r[in.dst] = uint64(uint64(int64(r[in.dst]) % d))
+			}
+		case opDiv32X:
+			if d := uint32(r[in.src]); d == 0 {
+				r[in.dst] = 0
+			} else {
+				r[in.dst] = uint64(uint32(r[in.dst]) / d)
+			}
+		case opMod32X:
+			if d := uint32(r[in.src]); d == 0 {
+				r[in.dst] = uint64(uint32(r[in.dst]))
+			} else {
+				r[in.dst] = uint64(uint32(r[in.dst]) % d)
+			}
+		case opSdiv32X:
+			if d := int32(r[in.src]); d == 0 {
+				r[in.dst] = 0
+			} else {
+				r[in.dst] = uint64(uint32(int32(r[in.dst]) / d))
+			}
+		case opSmod32X:
+			if d := int32(r[in.src]); d == 0 {
+				r[in.dst] = uint64(uint32(r[in.dst]))
+			} else {
+				r[in.dst] = uint64(uint32(int32(r[in.dst]) % d))
+			}
+		case opDiv32K:
+			if d := uint32(in.imm); d == 0 {
+				r[in.dst] = 0
+			} else {
+				r[in.dst] = uint64(uint32(r[in.dst]) / d)
+			}
+		case opMod32K:
+			if d := uint32(in.imm); d == 0 {
+				r[in.dst] = uint64(uint32(r[in.dst]))
+			} else {
+				r[in.dst] = uint64(uint32(r[in.dst]) % d)
+			}
+		case opSdiv32K:
+			if d := int32(in.imm); d == 0 {
+				r[in.dst] = 0
+			} else {
+				r[in.dst] = uint64(uint32(int32(r[in.dst]) / d))
+			}
+		case opSmod32K:
+			if d := int32(in.imm); d == 0 {
+				r[in.dst] = uint64(uint32(r[in.dst]))
+			} else {
+				r[in.dst] = uint64(uint32(int32(r[in.dst]) % d))
+			}
+		case opLe16:
+			r[in.dst] = uint64(uint16(r[in.dst]))
+		case opLe32:
+			r[in.dst] = uint64(uint32(r[in.dst]))
+		case opLe64:
+		case opSwap16:
+			r[in.dst] = uint64(bits.ReverseBytes16(uint16(r[in.dst])))
+		case opSwap32:
+			r[in.dst] = uint64(bits.ReverseBytes32(uint32(r[in.dst])))
+		case opSwap64:
+			r[in.dst] = bits.ReverseBytes64(r[in.dst])
+		case opJeq64X:
+			if r[in.dst] == r[in.src] {
+				pc = int(in.jt)
+			}
+		case opJeq64K:
+			if r[in.dst] == in.imm {
+				pc = int(in.jt)
+			}
+		case opJeq32X:
+			if uint32(r[in.dst]) == uint32(r[in.src]) {
+				pc = int(in.jt)
+			}
+		case opJeq32K:
+			if uint32(r[in.dst]) == uint32(in.imm) {
+				pc = int(in.jt)
+			}
+		case opJne64X:
+			if r[in.dst] != r[in.src] {
+				pc = int(in.jt)
+			}
+		case opJne64K:
+			if r[in.dst] != in.imm {
+				pc = int(in.jt)
+			}
+		case opJne32X:
+			if uint32(r[in.dst]) != uint32(r[in.src]) {
+				pc = int(in.jt)
+			}
+		case opJne32K:
+			if uint32(r[in.dst]) != uint32(in.imm) {
+				pc = int(in.jt)
+			}
+		case opJgt64X:
+			if r[in.dst] > r[in.src] {
+				pc = int(in.jt)
+			}
+		case opJgt64K:
+			if r[in.dst] > in.imm {
+				pc = int(in.jt)
+			}
+		case opJgt32X:
+			if uint32(r[in.dst]) > uint32(r[in.src]) {
+				pc = int(in.jt)
+			}
+		case opJgt32K:
+			if uint32(r[in.dst]) > uint32(in.imm) {
+				pc = int(in.jt)
+			}
+		case opJge64X:
+			if r[in.dst] >= r[in.src] {
+				pc = int(in.jt)
+			}
+		case opJge64K:
+			if r[in.dst] >= in.imm {
+				pc = int(in.jt)
+			}
+		case opJge32X:
+			if uint32(r[in.dst]) >= uint32(r[in.src]) {
+				pc = int(in.jt)
+			}
+		case opJge32K:
+			if uint32(r[in.dst]) >= uint32(in.imm) {
+				pc = int(in.jt)
+			}
+		case opJlt64X:
+			if r[in.dst] < r[in.src] {
+				pc = int(in.jt)
+			}
+		case opJlt64K:
+			if r[in.dst] < in.imm {
+				pc = int(in.jt)
+			}
+		case opJlt32X:
+			if uint32(r[in.dst]) < uint32(r[in.src]) {
+				pc = int(in.jt)
+			}
+		case opJlt32K:
+			if uint32(r[in.dst]) < uint32(in.imm) {
+				pc = int(in.jt)
+			}
+		case opJle64X:
+			if r[in.dst] <= r[in.src] {
+				pc = int(in.jt)
+			}
+		case opJle64K:
+			if r[in.dst] <= in.imm {
+				pc = int(in.jt)
+			}
+		case opJle32X:
+			if uint32(r[in.dst]) <= uint32(r[in.src]) {
+				pc = int(in.jt)
+			}
+		case opJle32K:
+			if uint32(r[in.dst]) <= uint32(in.imm) {
+				pc = int(in.jt)
+			}
+		case opJsgt64X:
+			if int64(r[in.dst]) > int64(r[in.src]) {
+				pc = int(in.jt)
+			}
+		case opJsgt64K:
+			if int64(r[in.dst]) > int64(in.imm) {
+				pc = int(in.jt)
+			}
+		case opJsgt32X:
+			if int32(r[in.dst]) > int32(r[in.src]) {
+				pc = int(in.jt)
+			}
+		case opJsgt32K:
+			if int32(r[in.dst]) > int32(in.imm) {
+				pc = int(in.jt)
+			}
+		case opJsge64X:
+			if int64(r[in.dst]) >= int64(r[in.src]) {
+				pc = int(in.jt)
+			}
+		case opJsge64K:
+			if int64(r[in.dst]) >= int64(in.imm) {
+				pc = int(in.jt)
+			}
+		case opJsge32X:
+			if int32(r[in.dst]) >= int32(r[in.src]) {
+				pc = int(in.jt)
+			}
+		case opJsge32K:
+			if int32(r[in.dst]) >= int32(in.imm) {
+				pc = int(in.jt)
+			}
+		case opJslt64X:
+			if int64(r[in.dst]) < int64(r[in.src]) {
+				pc = int(in.jt)
+			}
+		case opJslt64K:
+			if int64(r[in.dst]) < int64(in.imm) {
+				pc = int(in.jt)
+			}
+		case opJslt32X:
+			if int32(r[in.dst]) < int32(r[in.src]) {
+				pc = int(in.jt)
+			}
+		case opJslt32K:
+			if int32(r[in.dst]) < int32(in.imm) {
+				pc = int(in.jt)
+			}
+		case opJsle64X:
+			if int64(r[in.dst]) <= int64(r[in.src]) {
+				pc = int(in.jt)
+			}
+		case opJsle64K:
+			if int64(r[in.dst]) <= int64(in.imm) {
+				pc = int(in.jt)
+			}
+		case opJsle32X:
+			if int32(r[in.dst]) <= int32(r[in.src]) {
+				pc = int(in.jt)
+			}
+		case opJsle32K:
+			if int32(r[in.dst]) <= int32(in.imm) {
+				pc = int(in.jt)
+			}
+		case opJset64X:
+			if r[in.dst]&r[in.src] != 0 {
+				pc = int(in.jt)
+			}
+		case opJset64K:
+			if r[in.dst]&in.imm != 0 {
+				pc = int(in.jt)
+			}
+		case opJset32X:
+			if uint32(r[in.dst])&uint32(r[in.src]) != 0 {
+				pc = int(in.jt)
+			}
+		case opJset32K:
+			if uint32(r[in.dst])&uint32(in.imm) != 0 {
+				pc = int(in.jt)
+			}
+		case opLdxB:
+			a := r[in.src] + in.imm
+			if a-sb <= stackSize-1 {
+				r[in.dst] = uint64(*(*uint8)(unsafe.Pointer(&stack[a-sb])))
+			} else if v, err := m.loadOther(a, 1, pc-1); err != nil {
+				return 0, err
+			} else {
+				r[in.dst] = v
+			}
+		case opLdxH:
+			a := r[in.src] + in.imm
+			if a-sb <= stackSize-2 {
+				r[in.dst] = uint64(*(*uint16)(unsafe.Pointer(&stack[a-sb])))
+			} else if v, err := m.loadOther(a, 2, pc-1); err != nil {
+				return 0, err
+			} else {
+				r[in.dst] = v
+			}
+		case opLdxW:
+			a := r[in.src] + in.imm
+			if a-sb <= stackSize-4 {
+				r[in.dst] = uint64(*(*uint32)(unsafe.Pointer(&stack[a-sb])))
+			} else if v, err := m.loadOther(a, 4, pc-1); err != nil {
+				return 0, err
+			} else {
+				r[in.dst] = v
+			}
+		case opLdxDW:
+			a := r[in.src] + in.imm
+			if a-sb <= stackSize-8 {
+				r[in.dst] = uint64(*(*uint64)(unsafe.Pointer(&stack[a-sb])))
+			} else if v, err := m.loadOther(a, 8, pc-1); err != nil {
+				return 0, err
+			} else {
+				r[in.dst] = v
+			}
+		case opLdxsB:
+			a := r[in.src] + in.imm
+			if a-sb <= stackSize-1 {
+				r[in.dst] = uint64(int64(*(*int8)(unsafe.Pointer(&stack[a-sb]))))
+			} else if v, err := m.loadOther(a, 1, pc-1); err != nil {
+				return 0, err
+			} else {
+				r[in.dst] = uint64(int64(int8(v)))
+			}
+		case opLdxsH:
+			a := r[in.src] + in.imm
+			if a-sb <= stackSize-2 {
+				r[in.dst] = uint64(int64(*(*int16)(unsafe.Pointer(&stack[a-sb]))))
+			} else if v, err := m.loadOther(a, 2, pc-1); err != nil {
+				return 0, err
+			} else {
+				r[in.dst] = uint64(int64(int16(v)))
+			}
+		case opLdxsW:
+			a := r[in.src] + in.imm
+			if a-sb <= stackSize-4 {
+				r[in.dst] = uint64(int64(*(*int32)(unsafe.Pointer(&stack[a-sb]))))
+			} else if v, err := m.loadOther(a, 4, pc-1); err != nil {
+				return 0, err
+			} else {
+				r[in.dst] = uint64(int64(int32(v)))
+			}
+		case opStxB:
+			a := r[in.dst] + uint64(int64(in.off))
+			if a-sb <= stackSize-1 {
+				*(*uint8)(unsafe.Pointer(&stack[a-sb])) = uint8(r[in.src])
+			} else if err := m.storeOther(a, 1, r[in.src], pc-1); err != nil {
+				return 0, err
+			}
+		case opStB:
+			a := r[in.dst] + uint64(int64(in.off))
+			if a-sb <= stackSize-1 {
+				*(*uint8)(unsafe.Pointer(&stack[a-sb])) = uint8(in.imm)
+			} else if err := m.storeOther(a, 1, in.imm, pc-1); err != nil {
+				return 0, err
+			}
+		case opStxH:
+			a := r[in.dst] + uint64(int64(in.off))
+			if a-sb <= stackSize-2 {
+				*(*uint16)(unsafe.Pointer(&stack[a-sb])) = uint16(r[in.src])
+			} else if err := m.storeOther(a, 2, r[in.src], pc-1); err != nil {
+				return 0, err
+			}
+		case opStH:
+			a := r[in.dst] + uint64(int64(in.off))
+			if a-sb <= stackSize-2 {
+				*(*uint16)(unsafe.Pointer(&stack[a-sb])) = uint16(in.imm)
+			} else if err := m.storeOther(a, 2, in.imm, pc-1); err != nil {
+				return 0, err
+			}
+		case opStxW:
+			a := r[in.dst] + uint64(int64(in.off))
+			if a-sb <= stackSize-4 {
+				*(*uint32)(unsafe.Pointer(&stack[a-sb])) = uint32(r[in.src])
+			} else if err := m.storeOther(a, 4, r[in.src], pc-1); err != nil {
+				return 0, err
+			}
+		case opStW:
+			a := r[in.dst] + uint64(int64(in.off))
+			if a-sb <= stackSize-4 {
+				*(*uint32)(unsafe.Pointer(&stack[a-sb])) = uint32(in.imm)
+			} else if err := m.storeOther(a, 4, in.imm, pc-1); err != nil {
+				return 0, err
+			}
+		case opStxDW:
+			a := r[in.dst] + uint64(int64(in.off))
+			if a-sb <= stackSize-8 {
+				*(*uint64)(unsafe.Pointer(&stack[a-sb])) = uint64(r[in.src])
+			} else if err := m.storeOther(a, 8, r[in.src], pc-1); err != nil {
+				return 0, err
+			}
+		case opStDW:
+			a := r[in.dst] + uint64(int64(in.off))
+			if a-sb <= stackSize-8 {
+				*(*uint64)(unsafe.Pointer(&stack[a-sb])) = uint64(in.imm)
+			} else if err := m.storeOther(a, 8, in.imm, pc-1); err != nil {
+				return 0, err
+			}
+		case opALdxB:
+			if off, ok := ar.resolve(r[in.src], in.off, 1); ok {
+				r[in.dst] = uint64(*(*uint8)(unsafe.Pointer(&amem[off])))
+			} else {
+				r[in.dst] = 0
+				m.fault(FaultReadKind, r[in.src], in.off, pc-1)
+			}
+		case opALdxH:
+			if off, ok := ar.resolve(r[in.src], in.off, 2); ok {
+				r[in.dst] = uint64(*(*uint16)(unsafe.Pointer(&amem[off])))
+			} else {
+				r[in.dst] = 0
+				m.fault(FaultReadKind, r[in.src], in.off, pc-1)
+			}
+		case opALdxW:
+			if off, ok := ar.resolve(r[in.src], in.off, 4); ok {
+				r[in.dst] = uint64(*(*uint32)(unsafe.Pointer(&amem[off])))
+			} else {
+				r[in.dst] = 0
+				m.fault(FaultReadKind, r[in.src], in.off, pc-1)
+			}
+		case opALdxDW:
+			if off, ok := ar.resolve(r[in.src], in.off, 8); ok {
+				r[in.dst] = uint64(*(*uint64)(unsafe.Pointer(&amem[off])))
+			} else {
+				r[in.dst] = 0
+				m.fault(FaultReadKind, r[in.src], in.off, pc-1)
+			}
+		case opALdxsB:
+			if off, ok := ar.resolve(r[in.src], in.off, 1); ok {
+				r[in.dst] = uint64(int64(*(*int8)(unsafe.Pointer(&amem[off]))))
+			} else {
+				r[in.dst] = 0
+				m.fault(FaultReadKind, r[in.src], in.off, pc-1)
+			}
+		case opALdxsH:
+			if off, ok := ar.resolve(r[in.src], in.off, 2); ok {
+				r[in.dst] = uint64(int64(*(*int16)(unsafe.Pointer(&amem[off]))))
+			} else {
+				r[in.dst] = 0
+				m.fault(FaultReadKind, r[in.src], in.off, pc-1)
+			}
+		case opALdxsW:
+			if off, ok := ar.resolve(r[in.src], in.off, 4); ok {
+				r[in.dst] = uint64(int64(*(*int32)(unsafe.Pointer(&amem[off]))))
+			} else {
+				r[in.dst] = 0
+				m.fault(FaultReadKind, r[in.src], in.off, pc-1)
+			}
+		case opAStxB:
+			if off, ok := ar.resolve(r[in.dst], in.off, 1); ok {
+				*(*uint8)(unsafe.Pointer(&amem[off])) = uint8(r[in.src])
+			} else {
+				m.fault(FaultWriteKind, r[in.dst], in.off, pc-1)
+			}
+		case opAStB:
+			if off, ok := ar.resolve(r[in.dst], in.off, 1); ok {
+				*(*uint8)(unsafe.Pointer(&amem[off])) = uint8(in.imm)
+			} else {
+				m.fault(FaultWriteKind, r[in.dst], in.off, pc-1)
+			}
+		case opAStxH:
+			if off, ok := ar.resolve(r[in.dst], in.off, 2); ok {
+				*(*uint16)(unsafe.Pointer(&amem[off])) = uint16(r[in.src])
+			} else {
+				m.fault(FaultWriteKind, r[in.dst], in.off, pc-1)
+			}
+		case opAStH:
+			if off, ok := ar.resolve(r[in.dst], in.off, 2); ok {
+				*(*uint16)(unsafe.Pointer(&amem[off])) = uint16(in.imm)
+			} else {
+				m.fault(FaultWriteKind, r[in.dst], in.off, pc-1)
+			}
+		case opAStxW:
+			if off, ok := ar.resolve(r[in.dst], in.off, 4); ok {
+				*(*uint32)(unsafe.Pointer(&amem[off])) = uint32(r[in.src])
+			} else {
+				m.fault(FaultWriteKind, r[in.dst], in.off, pc-1)
+			}
+		case opAStW:
+			if off, ok := ar.resolve(r[in.dst], in.off, 4); ok {
+				*(*uint32)(unsafe.Pointer(&amem[off])) = uint32(in.imm)
+			} else {
+				m.fault(FaultWriteKind, r[in.dst], in.off, pc-1)
+			}
+		case opAStxDW:
+			if off, ok := ar.resolve(r[in.dst], in.off, 8); ok {
+				*(*uint64)(unsafe.Pointer(&amem[off])) = uint64(r[in.src])
+			} else {
+				m.fault(FaultWriteKind, r[in.dst], in.off, pc-1)
+			}
+		case opAStDW:
+			if off, ok := ar.resolve(r[in.dst], in.off, 8); ok {
+				*(*uint64)(unsafe.Pointer(&amem[off])) = uint64(in.imm)
+			} else {
+				m.fault(FaultWriteKind, r[in.dst], in.off, pc-1)
+			}
+		case opLdImm64:
+			r[in.dst] = in.imm
+		case opCastUser:
+			if v := uint32(r[in.src]); v != 0 {
+				r[in.dst] = uint64(v) | ar.hi
+			} else {
+				r[in.dst] = 0
+			}
+		case opJa:
+			pc = int(in.jt)
+		case opMayGoto:
+			if loops == 0 {
+				pc = int(in.jt)
+			} else {
+				loops--
+			}
+		case opCall:
+			if depth+1 >= maxFrames {
+				return 0, m.errorf(pc-1, "call stack too deep (%d frames)", depth+2)
+			}
+			frames[nf] = frame{ret: pc, r6: r[6], r7: r[7], r8: r[8], r9: r[9], r10: r[10], loops: loops}
+			nf++
+			depth++
+			r[10] = sb + uint64(depth+1)*frameSize
+			loops = maxLoops
+			pc = int(in.jt)
+		case opCallHelper:
+			v, err := m.p.funcs[in.jt](m, r[1], r[2], r[3], r[4], r[5], depth)
+			if err != nil {
+				return 0, m.wrapf(pc-1, err)
+			}
+			r[0] = v
+			// Calls clobber r1-r5; poison them as the kernel's
+			// verifier assumes, so programs cannot rely on them.
+			r[1], r[2], r[3], r[4], r[5] = 0, 0, 0, 0, 0
+		case opExit:
+			if nf == 0 {
+				return r[0], nil
+			}
+			nf--
+			f := &frames[nf]
+			pc = f.ret
+			r[6], r[7], r[8], r[9], r[10] = f.r6, f.r7, f.r8, f.r9, f.r10
+			loops = f.loops
+			depth--
+		case opAtomic:
+			v, reg, err := m.atomicOther(in, r[in.dst], r[in.src], r[0], pc-1)
+			if err != nil {
+				return 0, err
+			}
+			if reg >= 0 {
+				r[reg] = v
+			}
+		case opAAtomic:
+			if v, reg := m.atomicArena(ar, in, r[in.dst], r[in.src], r[0], pc-1); reg >= 0 {
+				r[reg] = v
+			}
+		default:
+			if pc-1 >= len(m.p.raw) {
+				return 0, m.errorf(pc-1, "invalid instruction: the program ends without exit")
+			}
+			return 0, m.errorf(pc-1, "invalid instruction (opcode %#02x)", m.p.raw[pc-1].OpCode)
+		}
+	}
+}
