@@ -1,0 +1,346 @@
+//go:build linux
+
+package kernel
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/bpfarena/bpfarena/arena"
+	"github.com/bpfarena/bpfarena/asm"
+	"github.com/bpfarena/bpfarena/internal/sys"
+	"github.com/bpfarena/bpfarena/object"
+	"github.com/cilium/ebpf/btf"
+	"golang.org/x/sys/unix"
+)
+
+// Operations of the built-in page program, in the op field of its ctx.
+const (
+	opAlloc   = 1
+	opFree    = 2
+	opReserve = 3
+	opProbe   = 4 // read the first 8 bytes of a page
+)
+
+// pageCtxSize is the size of the page program's ctx:
+// struct { u64 op; u64 addr; u64 count; u64 ret; }.
+const pageCtxSize = 32
+
+// backend implements arena.Backend for a kernel arena. Page operations go
+// through the kernel's own kfuncs, run by a small sleepable syscall program
+// on the same arena, so Go and BPF allocations share one allocator and
+// follow the same rules.
+type backend struct {
+	mu    sync.Mutex // one op at a time: probes read the program's stream
+	prog  *sys.FD
+	geo   arena.Geometry
+	noRes bool // the kernel has no bpf_arena_reserve_pages
+}
+
+// Kernel functions the page program calls.
+const (
+	kfuncAlloc   = "bpf_arena_alloc_pages"
+	kfuncFree    = "bpf_arena_free_pages"
+	kfuncReserve = "bpf_arena_reserve_pages"
+)
+
+// newBackend builds and loads the page program for the arena km.
+func newBackend(km *kmap) (*backend, error) {
+	alloc, err := findKernelType[*btf.Func](kfuncAlloc)
+	if err != nil {
+		return nil, fmt.Errorf("arena page program: %w", err)
+	}
+	free, err := findKernelType[*btf.Func](kfuncFree)
+	if err != nil {
+		return nil, fmt.Errorf("arena page program: %w", err)
+	}
+	reserve, err := findKernelType[*btf.Func](kfuncReserve)
+	noRes := err != nil
+	insns := pageProgram(int32(km.fd.Uint()), int32(alloc.id), int32(free.id), int32(reserve.id), noRes)
+	code := insns.Encode(nil)
+	attr := sys.ProgLoadAttr{
+		ProgType:  uint32(object.Syscall),
+		InsnCnt:   uint32(len(code) / asm.InstructionSize),
+		Insns:     sys.SlicePointer(code),
+		License:   sys.StringPointer("Dual BSD/GPL"), // the kfuncs are GPL-only
+		ProgFlags: sys.ProgFlagSleepable,
+		ProgName:  sys.NewObjName("arena_pages"),
+	}
+	fd, _, err := sys.ProgLoad(&attr, sys.ProgLoadOptions{})
+	if err != nil {
+		var le *sys.LoadError
+		if errors.As(err, &le) {
+			return nil, &VerifierError{Program: "arena_pages", Errno: le.Errno, Log: le.Log}
+		}
+		return nil, err
+	}
+	return &backend{
+		prog:  fd,
+		noRes: noRes,
+		geo: arena.Geometry{
+			Start:      uint64(sys.Addr(km.mem)),
+			Pages:      uint32(len(km.mem) / arena.PageSize),
+			MaxEntries: km.spec.MaxEntries,
+			Flags:      km.spec.Flags,
+		},
+	}, nil
+}
+
+// pageProgram is the page program:
+//
+//	r6 = ctx; r2 = ctx->addr; r3 = ctx->count; r7 = ctx->op; r1 = &arena
+//	switch op: alloc(r1, r2, r3, NUMA_NO_NODE, 0) -> ctx->ret
+//	           free(r1, r2, r3)
+//	           reserve(r1, r2, r3) -> ctx->ret
+//	           probe: ctx->ret = *(u64 *)arena_cast(r2)
+//	returns 0, or -EINVAL for an unknown op.
+func pageProgram(mapFD, alloc, free, reserve int32, noReserve bool) asm.Instructions {
+	ldx := asm.MemOpCode(asm.ClassLDX, asm.ModeMEM, asm.SizeDW)
+	stx := asm.MemOpCode(asm.ClassSTX, asm.ModeMEM, asm.SizeDW)
+	mov := asm.ALUOpCode(asm.ClassALU64, asm.ALUMov, asm.SourceX)
+	movK := asm.ALUOpCode(asm.ClassALU64, asm.ALUMov, asm.SourceK)
+	jeq := asm.JumpOpCode(asm.ClassJMP, asm.JumpJEQ, asm.SourceK)
+	call := func(id int32) asm.Instruction {
+		return asm.Instruction{OpCode: asm.OpCall, Src: asm.PseudoKfuncCall, Constant: int64(id)}
+	}
+	ret := func(v int64) []asm.Instruction {
+		return []asm.Instruction{{OpCode: movK, Dst: asm.R0, Constant: v}, {OpCode: asm.OpExit}}
+	}
+	storeRet := asm.Instruction{OpCode: stx, Dst: asm.R6, Src: asm.R0, Offset: 24}
+
+	var allocB, freeB, reserveB, probeB []asm.Instruction
+	allocB = append(allocB,
+		asm.Instruction{OpCode: movK, Dst: asm.R4, Constant: -1}, // NUMA_NO_NODE
+		asm.Instruction{OpCode: movK, Dst: asm.R5, Constant: 0},
+		call(alloc), storeRet)
+	allocB = append(allocB, ret(0)...)
+	freeB = append(freeB, call(free))
+	freeB = append(freeB, ret(0)...)
+	if noReserve {
+		reserveB = ret(-int64(unix.EOPNOTSUPP))
+	} else {
+		reserveB = append(reserveB, call(reserve), storeRet)
+		reserveB = append(reserveB, ret(0)...)
+	}
+	probeB = append(probeB,
+		asm.Instruction{OpCode: asm.OpMov64Reg, Dst: asm.R2, Src: asm.R2, Offset: asm.AddrSpaceCastOffset, Constant: asm.CastToArena},
+		asm.Instruction{OpCode: ldx, Dst: asm.R0, Src: asm.R2},
+		storeRet)
+	probeB = append(probeB, ret(0)...)
+	deflt := ret(-int64(unix.EINVAL))
+
+	head := []asm.Instruction{
+		{OpCode: mov, Dst: asm.R6, Src: asm.R1},
+		{OpCode: ldx, Dst: asm.R2, Src: asm.R6, Offset: 8},
+		{OpCode: ldx, Dst: asm.R3, Src: asm.R6, Offset: 16},
+		{OpCode: ldx, Dst: asm.R7, Src: asm.R6, Offset: 0},
+		{OpCode: asm.OpLoadImm64, Dst: asm.R1, Src: asm.PseudoMapFD, Constant: int64(mapFD)},
+	}
+	// Four conditional jumps follow the head, then the default block, then
+	// the op blocks; all are one slot per instruction, so the distance to a
+	// block is the number of instructions in between.
+	blocks := [][]asm.Instruction{allocB, freeB, reserveB, probeB}
+	ops := []int64{opAlloc, opFree, opReserve, opProbe}
+	var insns asm.Instructions
+	insns = append(insns, head...)
+	target := len(deflt) // from after the last jump to the first block
+	for i := range blocks {
+		// Jump i sits (3-i) instructions before the end of the jumps.
+		insns = append(insns, asm.Instruction{OpCode: jeq, Dst: asm.R7, Constant: ops[i], Offset: int16(3 - i + target)})
+		target += len(blocks[i])
+	}
+	insns = append(insns, deflt...)
+	for _, b := range blocks {
+		insns = append(insns, b...)
+	}
+	return insns
+}
+
+// run runs one op of the page program and returns ctx->ret and whatever
+// the program wrote to its stderr stream.
+func (b *backend) run(op, addr uint64, count uint32) (uint64, string, error) {
+	ctx := make([]byte, pageCtxSize)
+	binary.LittleEndian.PutUint64(ctx[0:], op)
+	binary.LittleEndian.PutUint64(ctx[8:], addr)
+	binary.LittleEndian.PutUint64(ctx[16:], uint64(count))
+	r, err := sys.ProgTestRun(b.prog, sys.ProgRunOptions{CtxIn: ctx})
+	if err != nil {
+		return 0, "", fmt.Errorf("arena page program: %w", err)
+	}
+	if int32(r.Retval) < 0 {
+		return 0, "", fmt.Errorf("arena page program: %w", unix.Errno(-int32(r.Retval)))
+	}
+	var stderr string
+	if op == opProbe {
+		out, err := sys.ProgStreamRead(b.prog, sys.StreamStderr)
+		if err != nil && !errors.Is(err, sys.ErrNoStreams) {
+			return 0, "", fmt.Errorf("arena page program: read stream: %w", err)
+		}
+		stderr = string(out)
+	}
+	return binary.LittleEndian.Uint64(ctx[24:]), stderr, nil
+}
+
+func (b *backend) close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.prog.Close()
+}
+
+// pageRange checks that [addr, addr+count pages) is a page-aligned range
+// inside the arena, which the kfuncs demand of exact placements.
+func (b *backend) pageRange(addr uint64, count uint32) error {
+	size := uint64(b.geo.Pages) * arena.PageSize
+	switch {
+	case count == 0 || count > b.geo.Pages:
+		return fmt.Errorf("arena: %d pages: %w", count, arena.ErrInvalid)
+	case addr%arena.PageSize != 0:
+		return fmt.Errorf("arena: address %#x is not page-aligned: %w", addr, arena.ErrInvalid)
+	case addr < b.geo.Start || addr-b.geo.Start > size-uint64(count)*arena.PageSize:
+		return fmt.Errorf("arena: %d pages at %#x run outside [%#x, %#x): %w",
+			count, addr, b.geo.Start, b.geo.Start+size, arena.ErrInvalid)
+	}
+	return nil
+}
+
+// Alloc allocates count pages with bpf_arena_alloc_pages: at addr exactly,
+// or at the lowest free range when addr is 0.
+func (b *backend) Alloc(addr uint64, count uint32) (uint64, error) {
+	if addr != 0 {
+		if err := b.pageRange(addr, count); err != nil {
+			return 0, err
+		}
+	} else if count == 0 || count > b.geo.Pages {
+		return 0, fmt.Errorf("arena: %d pages: %w", count, arena.ErrInvalid)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.prog.Int() < 0 {
+		return 0, arena.ErrClosed
+	}
+	got, _, err := b.run(opAlloc, addr, count)
+	if err != nil {
+		return 0, err
+	}
+	if got == 0 {
+		if addr != 0 {
+			return 0, fmt.Errorf("arena: %d pages at %#x: %w", count, addr, arena.ErrBusy)
+		}
+		return 0, fmt.Errorf("arena: %d pages: %w", count, arena.ErrNoMemory)
+	}
+	return got, nil
+}
+
+// Free frees count pages at addr with bpf_arena_free_pages, which also
+// releases reservations and unmaps the pages from user space.
+func (b *backend) Free(addr uint64, count uint32) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.prog.Int() < 0 {
+		return arena.ErrClosed
+	}
+	_, _, err := b.run(opFree, addr, count)
+	return err
+}
+
+// Reserve reserves count pages at addr with bpf_arena_reserve_pages.
+func (b *backend) Reserve(addr uint64, count uint32) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.prog.Int() < 0 {
+		return arena.ErrClosed
+	}
+	if b.noRes {
+		return fmt.Errorf("arena: this kernel has no %s: %w", kfuncReserve, unix.EOPNOTSUPP)
+	}
+	ret, _, err := b.run(opReserve, addr, count)
+	if err != nil {
+		return err
+	}
+	switch errno := int32(ret); {
+	case errno == 0:
+		return nil
+	case errno == -int32(unix.EBUSY):
+		return fmt.Errorf("arena: reserve %d pages at %#x: %w", count, addr, arena.ErrBusy)
+	case errno == -int32(unix.EINVAL):
+		return fmt.Errorf("arena: reserve %d pages at %#x: %w", count, addr, arena.ErrInvalid)
+	default:
+		return fmt.Errorf("arena: reserve %d pages at %#x: %w", count, addr, unix.Errno(-errno))
+	}
+}
+
+// Present reports whether BPF sees the page at pgoff: the page program
+// reads it, and the kernel reports a fault on the program's stderr stream
+// exactly when the page is absent (never allocated, freed, or only
+// reserved). A non-zero value proves presence without reading the stream.
+func (b *backend) Present(pgoff uint32) bool {
+	if pgoff >= b.geo.Pages {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.prog.Int() < 0 {
+		return false
+	}
+	v, stderr, err := b.run(opProbe, b.geo.Start+uint64(pgoff)*arena.PageSize, 0)
+	if err != nil {
+		return false
+	}
+	if v != 0 {
+		// The read found data, but the stream still has the (empty)
+		// state of this run; nothing to drain.
+		return true
+	}
+	faults, _ := parseFaults("arena_pages", stderr)
+	return len(faults) == 0
+}
+
+// Touch is what a user-space access does to absent pages. Without
+// BPF_F_SEGV_ON_FAULT the kernel faults a zero page in, so nothing is
+// needed. With it the access would kill the process with SIGSEGV, so every
+// page must be present already, else Touch returns an error.
+func (b *backend) Touch(addr, n uint64) error {
+	if b.geo.Flags&object.FlagSegvOnFault == 0 || n == 0 {
+		return nil
+	}
+	first := (addr - b.geo.Start) / arena.PageSize
+	last := (addr + n - 1 - b.geo.Start) / arena.PageSize
+	for p := first; p <= last; p++ {
+		if !b.Present(uint32(p)) {
+			return fmt.Errorf("arena: page at %#x is not present and the arena has BPF_F_SEGV_ON_FAULT: %w",
+				b.geo.Start+p*arena.PageSize, arena.ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// setupArena loads the page program, wraps the arena, and copies the
+// initial image of the arena globals to offset 0. With
+// BPF_F_SEGV_ON_FAULT a user-space write to an absent page would kill the
+// process, so those pages are allocated through the kfunc first.
+func (c *collection) setupArena(km *kmap) error {
+	b, err := newBackend(km)
+	if err != nil {
+		return err
+	}
+	c.backend = b
+	c.arena = arena.Wrap(b.geo, km.mem, b)
+	contents := km.spec.Contents
+	if len(contents) == 0 {
+		return nil
+	}
+	if len(contents) > len(km.mem) {
+		return fmt.Errorf("arena %s: %d bytes of arena globals do not fit in %d pages: %w",
+			km.spec.Name, len(contents), km.spec.MaxEntries, unix.E2BIG)
+	}
+	if km.spec.Flags&object.FlagSegvOnFault != 0 {
+		pages := uint32((len(contents) + arena.PageSize - 1) / arena.PageSize)
+		if _, err := b.Alloc(b.geo.Start, pages); err != nil {
+			return fmt.Errorf("arena %s: allocate the pages of the arena globals: %w", km.spec.Name, err)
+		}
+	}
+	copy(km.mem, contents)
+	return nil
+}

@@ -1,0 +1,16 @@
+//go:build !linux
+
+package kernel
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/bpfarena/bpfarena/internal/engine"
+	"github.com/bpfarena/bpfarena/object"
+)
+
+// Load reports that the kernel engine needs Linux.
+func Load(spec *object.Spec, opts engine.Options) (engine.Collection, error) {
+	return nil, fmt.Errorf("kernel engine on %s: needs Linux: %w", runtime.GOOS, engine.ErrNotSupported)
+}

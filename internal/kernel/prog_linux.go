@@ -1,0 +1,451 @@
+//go:build linux
+
+package kernel
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/bpfarena/bpfarena/asm"
+	"github.com/bpfarena/bpfarena/internal/engine"
+	"github.com/bpfarena/bpfarena/internal/sys"
+	"github.com/bpfarena/bpfarena/object"
+	ciliumasm "github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
+	"golang.org/x/sys/unix"
+)
+
+// program is a loaded program.
+type program struct {
+	name  string
+	spec  *object.ProgramSpec
+	fd    *sys.FD
+	log   string
+	slots []int // slot of each instruction, to turn stream offsets into slots
+}
+
+func (p *program) FD() int      { return p.fd.Int() }
+func (p *program) Log() string  { return p.log }
+func (p *program) Name() string { return p.name }
+
+// poisonKfuncBase is the helper id libbpf writes into calls of __weak
+// kfuncs the kernel lacks: an invalid helper call the verifier only
+// rejects if it is reachable, so code guarded by bpf_ksym_exists() loads.
+const poisonKfuncBase = 2002000000
+
+// loadProgram relocates a copy of the program's instructions and loads it.
+func (c *collection) loadProgram(spec *object.Spec, ps *object.ProgramSpec, opts engine.Options) error {
+	insns := slices.Clone(ps.Instructions)
+	if err := c.applyCORE(spec, ps, insns); err != nil {
+		return err
+	}
+	if err := c.relocate(ps, insns); err != nil {
+		return err
+	}
+	code := insns.Encode(nil)
+	license := ps.License
+	if license == "" {
+		license = spec.License
+	}
+	attr := sys.ProgLoadAttr{
+		ProgType:           uint32(ps.Type),
+		InsnCnt:            uint32(len(code) / asm.InstructionSize),
+		Insns:              sys.SlicePointer(code),
+		License:            sys.StringPointer(license),
+		ProgName:           sys.NewObjName(sanitizeName(ps.Name)),
+		ExpectedAttachType: uint32(ps.AttachType),
+	}
+	if ps.Sleepable {
+		attr.ProgFlags |= sys.ProgFlagSleepable
+	}
+	funcInfo, lineInfo := c.btfExt(spec, ps)
+	if funcInfo != nil {
+		attr.ProgBTFFD = c.btfFD.Uint()
+		attr.FuncInfoRecSize = sys.FuncInfoSize
+		attr.FuncInfo = sys.SlicePointer(funcInfo)
+		attr.FuncInfoCnt = uint32(len(funcInfo) / sys.FuncInfoSize)
+		if lineInfo != nil {
+			attr.LineInfoRecSize = sys.LineInfoSize
+			attr.LineInfo = sys.SlicePointer(lineInfo)
+			attr.LineInfoCnt = uint32(len(lineInfo) / sys.LineInfoSize)
+		}
+	}
+	if id, err := attachBTFID(ps); err != nil {
+		return fmt.Errorf("program %s: %w", ps.Name, err)
+	} else if id != 0 {
+		attr.AttachBTFID = uint32(id)
+	}
+	var fdArray []int32
+	if len(c.fdArray) > 0 {
+		fdArray = slices.Clone(c.fdArray)
+		attr.FDArray = sys.SlicePointer(fdArray)
+	}
+	fd, log, err := sys.ProgLoad(&attr, sys.ProgLoadOptions{LogLevel: opts.LogLevel, LogSize: opts.LogSize})
+	runtime.KeepAlive(code)
+	runtime.KeepAlive(funcInfo)
+	runtime.KeepAlive(lineInfo)
+	runtime.KeepAlive(fdArray)
+	if err != nil {
+		var le *sys.LoadError
+		if !errors.As(err, &le) {
+			return fmt.Errorf("load program %s: %w", ps.Name, err)
+		}
+		var verr error = &VerifierError{Program: ps.Name, Errno: le.Errno, Log: le.Log, Truncated: le.Truncated}
+		if le.Errno == unix.EPERM {
+			verr = fmt.Errorf("%w (%w: loading programs needs root or CAP_BPF)", verr, engine.ErrNotSupported)
+		}
+		if c.btfErr != nil {
+			verr = fmt.Errorf("%w (the kernel refused the object's BTF: %v)", verr, c.btfErr)
+		}
+		return verr
+	}
+	slots := make([]int, len(insns))
+	s := 0
+	for i, ins := range insns {
+		slots[i] = s
+		s += ins.Size() / asm.InstructionSize
+	}
+	c.progs[ps.Name] = &program{name: ps.Name, spec: ps, fd: fd, log: log, slots: slots}
+	return nil
+}
+
+// sanitizeName makes name a valid kernel object name.
+func sanitizeName(name string) string {
+	b := []byte(name)
+	for i, ch := range b {
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '.') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// btfExt encodes the program's func info and line info against the loaded
+// BTF. Both are all or nothing: the kernel wants func info for every
+// function once it gets any, so a function without a BTF type drops both.
+func (c *collection) btfExt(spec *object.Spec, ps *object.ProgramSpec) (funcInfo, lineInfo []byte) {
+	if c.btfFD == nil || spec.BTF == nil || len(ps.Funcs) == 0 {
+		return nil, nil
+	}
+	for _, f := range ps.Funcs {
+		if f.Type == nil {
+			return nil, nil
+		}
+		id, err := spec.BTF.TypeID(f.Type)
+		if err != nil {
+			return nil, nil
+		}
+		funcInfo = binary.LittleEndian.AppendUint32(funcInfo, uint32(f.Slot))
+		funcInfo = binary.LittleEndian.AppendUint32(funcInfo, uint32(id))
+	}
+	for _, l := range ps.Lines {
+		col := min(l.Column, 1<<10-1)
+		lineInfo = binary.LittleEndian.AppendUint32(lineInfo, uint32(l.Slot))
+		lineInfo = binary.LittleEndian.AppendUint32(lineInfo, c.raw.stringOffset(l.File))
+		lineInfo = binary.LittleEndian.AppendUint32(lineInfo, c.raw.stringOffset(l.Source))
+		lineInfo = binary.LittleEndian.AppendUint32(lineInfo, l.Line<<10|col)
+	}
+	return funcInfo, lineInfo
+}
+
+// applyCORE resolves the program's CO-RE relocations against the running
+// kernel's BTF and patches the instructions. The fixups operate on cilium's
+// instruction type, so each instruction is converted just for the patch.
+func (c *collection) applyCORE(spec *object.Spec, ps *object.ProgramSpec, insns asm.Instructions) error {
+	if len(ps.CORERelos) == 0 {
+		return nil
+	}
+	if spec.BTF == nil {
+		return fmt.Errorf("program %s: CO-RE relocations without object BTF", ps.Name)
+	}
+	kspec, err := kernelSpec()
+	if err != nil {
+		return fmt.Errorf("program %s: CO-RE: %w", ps.Name, err)
+	}
+	idx := make([]int, 0, len(ps.CORERelos))
+	for i := range ps.CORERelos {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	relos := make([]*btf.CORERelocation, len(idx))
+	for i, at := range idx {
+		relos[i] = ps.CORERelos[at]
+	}
+	fixups, err := btf.CORERelocate(relos, []*btf.Spec{kspec}, binary.LittleEndian, spec.BTF.TypeID)
+	if err != nil {
+		return fmt.Errorf("program %s: CO-RE: %w", ps.Name, err)
+	}
+	for i, at := range idx {
+		if at < 0 || at >= len(insns) {
+			return fmt.Errorf("program %s: CO-RE relocation at instruction %d of %d", ps.Name, at, len(insns))
+		}
+		ins := &insns[at]
+		ci := ciliumasm.Instruction{
+			OpCode:   ciliumasm.OpCode(ins.OpCode),
+			Dst:      ciliumasm.Register(ins.Dst),
+			Src:      ciliumasm.Register(ins.Src),
+			Offset:   ins.Offset,
+			Constant: ins.Constant,
+		}
+		if err := fixups[i].Apply(&ci); err != nil {
+			return fmt.Errorf("program %s: CO-RE at instruction %d: %w", ps.Name, at, err)
+		}
+		ins.OpCode = asm.OpCode(ci.OpCode)
+		ins.Dst = asm.Register(ci.Dst)
+		ins.Src = asm.Register(ci.Src)
+		ins.Offset = ci.Offset
+		ins.Constant = ci.Constant
+	}
+	return nil
+}
+
+// relocate fills in map fds, global offsets and kernel BTF ids.
+func (c *collection) relocate(ps *object.ProgramSpec, insns asm.Instructions) error {
+	for at, r := range ps.Relocations {
+		if at < 0 || at >= len(insns) {
+			return fmt.Errorf("program %s: relocation at instruction %d of %d", ps.Name, at, len(insns))
+		}
+		ins := &insns[at]
+		bad := func(format string, a ...any) error {
+			return fmt.Errorf("program %s: instruction %d (%s): %s", ps.Name, at, r.Symbol, fmt.Sprintf(format, a...))
+		}
+		switch r.Kind {
+		case object.RelocMap, object.RelocMapValue, object.RelocKconfig:
+			if !ins.IsLoadImm64() {
+				return bad("map reference is not an ld_imm64")
+			}
+			km, ok := c.maps[r.Map]
+			if !ok {
+				return bad("map %v was not created", mapName(r.Map))
+			}
+			if r.Kind == object.RelocMap {
+				ins.Src = asm.PseudoMapFD
+				ins.Constant = int64(km.fd.Uint())
+				continue
+			}
+			off := r.Offset
+			if r.Kind == object.RelocKconfig && r.Extern != nil && off == 0 {
+				off = r.Extern.Offset
+			}
+			ins.Src = asm.PseudoMapValue
+			ins.Constant = int64(uint64(km.fd.Uint()) | uint64(off)<<32)
+		case object.RelocKfunc, object.RelocKsym:
+			if err := c.relocateExtern(ins, r); err != nil {
+				return bad("%v", err)
+			}
+		default:
+			return bad("unknown relocation kind %d", r.Kind)
+		}
+	}
+	return nil
+}
+
+func mapName(m *object.MapSpec) string {
+	if m == nil {
+		return "<nil>"
+	}
+	return m.Name
+}
+
+// relocateExtern resolves a __ksym extern: kfunc calls get the function's
+// BTF id, ld_imm64 of a typed kernel variable gets its BTF id, typeless
+// ones their kallsyms address; missing __weak ones become 0.
+func (c *collection) relocateExtern(ins *asm.Instruction, r object.Relocation) error {
+	e := r.Extern
+	if e == nil {
+		return errors.New("extern relocation without an extern")
+	}
+	isFunc := e.Kind == object.ExternKfunc
+	if _, ok := e.Type.(*btf.Func); ok {
+		isFunc = true
+	}
+	var sym kernelSym
+	var err error
+	var addr uint64
+	switch {
+	case isFunc:
+		sym, err = findKernelType[*btf.Func](e.Name)
+	case e.Type == nil || isVoid(e.Type):
+		addr, err = kallsymsAddr(e.Name)
+	default:
+		sym, err = findKernelType[*btf.Var](e.Name)
+	}
+	missing := err != nil
+	if missing && !e.Weak {
+		return fmt.Errorf("kernel symbol %s: %w", e.Name, err)
+	}
+	var objIdx, objFD int32
+	if !missing && sym.module != "" {
+		objIdx, objFD, err = c.moduleBTF(sym.module)
+		if err != nil {
+			return err
+		}
+	}
+	switch {
+	case ins.IsCall():
+		if missing {
+			ins.Src = asm.PseudoHelperCall
+			ins.Offset = 0
+			ins.Constant = poisonKfuncBase
+			return nil
+		}
+		ins.Src = asm.PseudoKfuncCall
+		ins.Offset = int16(objIdx)
+		ins.Constant = int64(sym.id)
+	case ins.IsLoadImm64():
+		switch {
+		case missing:
+			ins.Src = 0
+			ins.Constant = 0
+		case addr != 0:
+			ins.Src = 0
+			ins.Constant = int64(addr)
+		default:
+			ins.Src = asm.PseudoBTFID
+			ins.Constant = int64(uint64(uint32(sym.id)) | uint64(uint32(objFD))<<32)
+		}
+	default:
+		return fmt.Errorf("extern %s used by an instruction that is neither a call nor ld_imm64", e.Name)
+	}
+	return nil
+}
+
+func isVoid(t btf.Type) bool {
+	_, ok := t.(*btf.Void)
+	return ok
+}
+
+// moduleBTF opens a kernel module's BTF once per collection and gives its
+// fd_array index (for kfunc calls) and fd (for ksym variables).
+func (c *collection) moduleBTF(module string) (int32, int32, error) {
+	if c.modules == nil {
+		c.modules = make(map[string]*btf.Handle)
+	}
+	h, ok := c.modules[module]
+	if !ok {
+		var err error
+		h, err = btf.FindHandle(func(info *btf.HandleInfo) bool {
+			return info.IsModule() && info.Name == module
+		})
+		if err != nil {
+			return 0, 0, fmt.Errorf("BTF of module %s: %w", module, err)
+		}
+		c.modules[module] = h
+	}
+	fd := int32(h.FD())
+	if len(c.fdArray) == 0 {
+		c.fdArray = []int32{0} // offset 0 of a kfunc call means vmlinux
+	}
+	if i := slices.Index(c.fdArray, fd); i > 0 {
+		return int32(i), fd, nil
+	}
+	c.fdArray = append(c.fdArray, fd)
+	return int32(len(c.fdArray) - 1), fd, nil
+}
+
+// attachBTFID finds the kernel function or type a tracing or LSM program
+// attaches to, which the verifier needs at load time.
+func attachBTFID(ps *object.ProgramSpec) (btf.TypeID, error) {
+	if ps.Type != object.Tracing && ps.Type != object.LSM {
+		return 0, nil
+	}
+	var sym kernelSym
+	var err error
+	switch ps.AttachType {
+	case object.AttachTraceRawTp:
+		sym, err = findKernelType[*btf.Typedef]("btf_trace_" + ps.AttachTo)
+	case object.AttachTraceIter:
+		sym, err = findKernelType[*btf.Func]("bpf_iter_" + ps.AttachTo)
+	case object.AttachLSMMac:
+		sym, err = findKernelType[*btf.Func]("bpf_lsm_" + ps.AttachTo)
+	default:
+		sym, err = findKernelType[*btf.Func](ps.AttachTo)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("attach target %q: %w", ps.AttachTo, err)
+	}
+	if sym.module != "" {
+		return 0, fmt.Errorf("attach target %q is in module %s: not supported yet", ps.AttachTo, sym.module)
+	}
+	return sym.id, nil
+}
+
+// Run runs the program with BPF_PROG_TEST_RUN and collects what it wrote
+// to its streams. Syscall programs take only a ctx, which the kernel copies
+// back in place, and no repeat: repeats are done here, one call each.
+func (p *program) Run(opts engine.RunOptions) (engine.RunResult, error) {
+	var res engine.RunResult
+	if p.spec.Type == object.Syscall {
+		n := max(opts.Repeat, 1)
+		var ctx []byte
+		var total time.Duration
+		for i := uint32(0); i < n; i++ {
+			ctx = slices.Clone(opts.Context)
+			start := time.Now()
+			r, err := sys.ProgTestRun(p.fd, sys.ProgRunOptions{CtxIn: ctx})
+			total += time.Since(start)
+			if err != nil {
+				return res, fmt.Errorf("run %s: %w", p.name, err)
+			}
+			res.Retval = r.Retval
+		}
+		res.Duration = total / time.Duration(n)
+		if opts.ContextOutSize > 0 || len(opts.Context) > 0 {
+			res.ContextOut = ctx
+		}
+	} else {
+		ro := sys.ProgRunOptions{DataIn: opts.Data, CtxIn: opts.Context, Repeat: opts.Repeat}
+		if len(opts.Data) > 0 {
+			out := opts.DataOutSize
+			if out == 0 {
+				out = len(opts.Data) + 256
+			}
+			ro.DataOut = make([]byte, out)
+		}
+		if opts.ContextOutSize > 0 {
+			ro.CtxOut = make([]byte, opts.ContextOutSize)
+		}
+		if opts.CPU != 0 {
+			ro.Flags |= sys.TestRunOnCPU
+			ro.CPU = opts.CPU
+		}
+		r, err := sys.ProgTestRun(p.fd, ro)
+		if err != nil {
+			return res, fmt.Errorf("run %s: %w", p.name, err)
+		}
+		res.Retval = r.Retval
+		res.Duration = time.Duration(r.Duration)
+		res.DataOut = r.DataOut
+		res.ContextOut = r.CtxOut
+	}
+	out, faults, err := p.readStreams()
+	if err != nil {
+		return res, err
+	}
+	res.Output = out
+	res.Faults = faults
+	return res, nil
+}
+
+// readStreams drains the program's stdout (its printed output) and stderr
+// (where 6.17+ kernels report arena faults).
+func (p *program) readStreams() (string, []engine.Fault, error) {
+	stdout, err := sys.ProgStreamRead(p.fd, sys.StreamStdout)
+	if errors.Is(err, sys.ErrNoStreams) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("read stdout of %s: %w", p.name, err)
+	}
+	stderr, err := sys.ProgStreamRead(p.fd, sys.StreamStderr)
+	if err != nil {
+		return "", nil, fmt.Errorf("read stderr of %s: %w", p.name, err)
+	}
+	faults, rest := parseFaults(p.name, string(stderr))
+	return string(stdout) + rest, faults, nil
+}
