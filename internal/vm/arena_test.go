@@ -1,0 +1,399 @@
+package vm
+
+import (
+	"errors"
+	"syscall"
+	"testing"
+
+	"github.com/bpfarena/bpfarena/arena"
+	"github.com/bpfarena/bpfarena/asm"
+	"github.com/bpfarena/bpfarena/internal/engine"
+	"github.com/bpfarena/bpfarena/object"
+)
+
+func newTestArena(t testing.TB, pages uint32, flags uint32) *vmArena {
+	t.Helper()
+	a, err := newArena(arenaSpec(pages, flags, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.unmap)
+	return a
+}
+
+func TestArenaPlacement(t *testing.T) {
+	for _, pages := range []uint32{1, 100, 1 << 20} {
+		a := newTestArena(t, pages, 0)
+		if a.start>>32 != (a.start+a.size-1)>>32 {
+			t.Errorf("%d pages at %#x straddle a 4 GiB boundary", pages, a.start)
+		}
+		if a.start%pageSize != 0 {
+			t.Errorf("start %#x not page aligned", a.start)
+		}
+	}
+	// map_extra: exact placement, and a second arena cannot take it.
+	const extra = 1 << 44
+	a, err := newArena(arenaSpec(16, 0, extra))
+	if err != nil {
+		t.Fatalf("map_extra: %v", err)
+	}
+	defer a.unmap()
+	if a.start != extra {
+		t.Fatalf("start %#x, want %#x", a.start, uint64(extra))
+	}
+	if _, err := newArena(arenaSpec(16, 0, extra)); err == nil {
+		t.Fatal("second arena at the same map_extra succeeded")
+	}
+}
+
+func TestArenaCreateErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		spec *object.MapSpec
+		want error
+	}{
+		{"no mmapable", &object.MapSpec{Type: object.Arena, MaxEntries: 1}, syscall.EINVAL},
+		{"zero pages", arenaSpec(0, 0, 0), syscall.EINVAL},
+		{"key size", &object.MapSpec{Type: object.Arena, MaxEntries: 1, KeySize: 4, Flags: object.FlagMmapable}, syscall.EINVAL},
+		{"bad flag", arenaSpec(1, 1<<3, 0), syscall.EINVAL},
+		{"unaligned map_extra", arenaSpec(1, 0, 1<<44+1), syscall.EINVAL},
+		{"too big", arenaSpec(1<<20+1, 0, 0), syscall.E2BIG},
+		{"crosses 4 GiB", arenaSpec(2, 0, 1<<32-pageSize), syscall.ERANGE},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := newArena(tt.spec)
+			if err == nil {
+				a.unmap()
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestArenaAlloc(t *testing.T) {
+	a := newTestArena(t, 8, 0)
+	pg := func(i uint32) uint64 { return a.userAddr(i) }
+	steps := []struct {
+		name  string
+		addr  uint64
+		cnt   uint32
+		flags uint64
+		want  uint64 // 0: NULL
+	}{
+		{"flags", 0, 1, 1, 0},
+		{"zero pages", 0, 0, 0, 0},
+		{"more than the arena", 0, 9, 0, 0},
+		{"unaligned", pg(1) + 8, 1, 0, 0},
+		{"past the end", pg(7), 2, 0, 0},
+		{"first fit", 0, 2, 0, pg(0)},
+		{"exact", pg(5), 1, 0, pg(5)},
+		{"exact on allocated", pg(1), 1, 0, 0},
+		{"first fit skips", 0, 3, 0, pg(2)},
+		{"no room for 2", 0, 2, 0, pg(6)},
+		{"full", 0, 1, 0, 0},
+		{"only low 32 bits count", pg(6) + 1<<40, 1, 0, 0},
+	}
+	for _, s := range steps {
+		if got := a.allocPages(s.addr, s.cnt, s.flags); got != s.want {
+			t.Errorf("%s: alloc(%#x, %d) = %#x, want %#x", s.name, s.addr, s.cnt, got, s.want)
+		}
+	}
+	if n := a.presentPages(); n != 8 {
+		t.Errorf("present %d, want 8", n)
+	}
+}
+
+func TestArenaFreeAndReserve(t *testing.T) {
+	a := newTestArena(t, 8, 0)
+	pg := func(i uint32) uint64 { return a.userAddr(i) }
+	if p := a.allocPages(0, 4, 0); p != pg(0) {
+		t.Fatalf("alloc = %#x", p)
+	}
+	a.mem[0] = 7
+	a.mem[3*pageSize] = 9
+	// Nothing happens for 0 or a 0 count.
+	a.freePages(0, 4)
+	a.freePages(pg(0), 0)
+	if !a.Present(0) {
+		t.Fatal("free of NULL or 0 pages freed")
+	}
+	// High bits do not matter; the address is rounded down.
+	a.freePages(pg(0)^(1<<40)+100, 1)
+	if a.Present(0) || !a.Present(1) {
+		t.Fatal("free with foreign high bits / unaligned did not free exactly page 0")
+	}
+	// Clipped at the end.
+	a.freePages(pg(3), 100)
+	if a.Present(3) {
+		t.Fatal("clipped free did not free page 3")
+	}
+	// Freed pages come back zeroed.
+	if p := a.allocPages(pg(3), 1, 0); p != pg(3) || a.mem[3*pageSize] != 0 {
+		t.Fatalf("realloc = %#x, byte %d", p, a.mem[3*pageSize])
+	}
+	if a.mem[0] != 0 {
+		t.Fatal("freed page still holds data")
+	}
+
+	// Reserve.
+	tests := []struct {
+		name string
+		addr uint64
+		cnt  uint32
+		want int64
+	}{
+		{"zero count", 0, 0, 0},
+		{"unaligned does nothing", pg(4) + 1, 1, 0},
+		{"NULL", 0, 1, -int64(eINVAL)},
+		{"outside", pg(7), 2, -int64(eINVAL)},
+		{"busy", pg(3), 1, -int64(eBUSY)},
+		{"ok", pg(4), 2, 0},
+		{"busy reserved", pg(5), 1, -int64(eBUSY)},
+	}
+	for _, tt := range tests {
+		if got := a.reservePages(tt.addr, tt.cnt); got != tt.want {
+			t.Errorf("%s: reserve = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+	if a.state[4] != pageReserved || a.state[6] != pageAbsent {
+		t.Fatal("reserve marked the wrong pages")
+	}
+	// Alloc skips reserved pages; exact placement on them fails.
+	if p := a.allocPages(pg(4), 1, 0); p != 0 {
+		t.Fatal("alloc on a reserved page succeeded")
+	}
+	if p := a.allocPages(0, 2, 0); p != pg(6) {
+		t.Fatalf("first fit over reserved = %#x, want %#x", p, pg(6))
+	}
+	// Free releases reservations.
+	a.freePages(pg(4), 1)
+	if p := a.allocPages(pg(4), 1, 0); p != pg(4) {
+		t.Fatal("free did not release the reservation")
+	}
+}
+
+func TestArenaBackend(t *testing.T) {
+	spec := arenaSpec(4, 0, 0)
+	spec.Contents = []byte{1, 2, 3}
+	c := mustLoad(t, &object.Spec{Maps: []*object.MapSpec{spec}})
+	ar := c.Arena()
+	if ar.PresentPages() != 1 || !ar.Present(ar.Start()) {
+		t.Fatalf("globals image: %d pages present", ar.PresentPages())
+	}
+	b, err := ar.Bytes(ar.Start(), 3)
+	if err != nil || b[2] != 3 {
+		t.Fatalf("globals image: %v %v", b, err)
+	}
+	// A Go access faults an absent page in, and a reserved one.
+	if err := ar.Reserve(ar.Start()+2*pageSize, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ar.Bytes(ar.Start()+pageSize, 8); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ar.Bytes(ar.Start()+2*pageSize, 8); err != nil {
+		t.Fatal(err)
+	}
+	if ar.PresentPages() != 3 {
+		t.Fatalf("present %d, want 3", ar.PresentPages())
+	}
+	// Touched pages are never handed out by Alloc.
+	p, err := ar.Alloc(1)
+	if err != nil || p != ar.Start()+3*pageSize {
+		t.Fatalf("alloc = %#x, %v", p, err)
+	}
+	if _, err := ar.Alloc(1); !errors.Is(err, arena.ErrNoMemory) {
+		t.Fatalf("alloc on a full arena: %v", err)
+	}
+	if err := ar.Reserve(p, 1); !errors.Is(err, arena.ErrBusy) {
+		t.Fatalf("reserve of an allocated page: %v", err)
+	}
+	if err := ar.Free(p, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ar.AllocAt(p, 1); err != nil {
+		t.Fatal(err)
+	}
+
+	// BPF_F_SEGV_ON_FAULT: Go accesses to absent pages fail.
+	c2 := mustLoad(t, &object.Spec{Maps: []*object.MapSpec{arenaSpec(2, object.FlagSegvOnFault, 0)}})
+	if _, err := c2.Arena().Bytes(c2.Arena().Start(), 1); err == nil {
+		t.Fatal("touch with SEGV_ON_FAULT succeeded")
+	}
+	m, _ := c2.Map("arena")
+	if _, err := m.Lookup(nil); !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("lookup on the arena: %v", err)
+	}
+	if err := m.Update(nil, nil, 0); !errors.Is(err, syscall.EOPNOTSUPP) {
+		t.Fatalf("update on the arena: %v", err)
+	}
+}
+
+// arenaProg loads a program with an arena of pages pages; accesses lists
+// the arena access indices.
+func arenaProg(t testing.TB, pages uint32, flags uint32, insns []asm.Instruction, accesses ...int) *Collection {
+	t.Helper()
+	am := arenaSpec(pages, flags, 0)
+	ps := progSpec("p", insns, accesses...)
+	for i, in := range insns {
+		if in.OpCode == 0x85 && in.Src == asm.PseudoKfuncCall {
+			ps.Relocations[i] = object.Relocation{Kind: object.RelocKfunc, Extern: &object.ExternSpec{Name: kfuncNames[in.Constant], Kind: object.ExternKfunc}}
+		}
+		if in.OpCode == 0x18 && in.Src == asm.PseudoMapFD {
+			ps.Relocations[i] = object.Relocation{Kind: object.RelocMap, Map: am}
+		}
+		if in.OpCode == 0x18 && in.Src == asm.PseudoMapValue {
+			ps.Relocations[i] = object.Relocation{Kind: object.RelocMapValue, Map: am, Offset: uint32(uint64(in.Constant) >> 32)}
+		}
+	}
+	return mustLoad(t, &object.Spec{Maps: []*object.MapSpec{am}, Programs: []*object.ProgramSpec{ps}})
+}
+
+var kfuncNames = map[int64]string{1: "bpf_arena_alloc_pages", 2: "bpf_arena_free_pages", 3: "bpf_arena_reserve_pages"}
+
+func kfunc(n int64) asm.Instruction { return raw(0x85, 0, 2, 0, n) }
+func ldMap(dst uint8) asm.Instruction {
+	return raw(0x18, dst, uint8(asm.PseudoMapFD), 0, 0)
+}
+
+func TestArenaAccess(t *testing.T) {
+	// Page 0 is allocated before each run; page 1 is absent.
+	type tc struct {
+		name   string
+		insns  func(a *vmArena) []asm.Instruction
+		arena  []int
+		want   uint64
+		faults []engine.Fault
+	}
+	lo := func(a *vmArena, off uint64) uint64 { return uint64(uint32(a.start + off)) }
+	tests := []tc{
+		{"store and load", func(a *vmArena) []asm.Instruction {
+			return []asm.Instruction{ldImm64(1, lo(a, 8)), st(bpfDW, 1, 0, 42), ldx(bpfDW, 0, 1, 0), exit()}
+		}, []int{1, 2}, 42, nil},
+		{"upper bits of the pointer are ignored", func(a *vmArena) []asm.Instruction {
+			return []asm.Instruction{ldImm64(1, lo(a, 8)|0xabcd<<32), st(bpfW, 1, 0, 5), ldx(bpfW, 0, 1, 0), exit()}
+		}, []int{1, 2}, 5, nil},
+		{"load from absent page gives 0", func(a *vmArena) []asm.Instruction {
+			return []asm.Instruction{ldImm64(1, lo(a, pageSize)), mov64K(0, 7), ldx(bpfDW, 0, 1, 16), exit()}
+		}, []int{2}, 0, []engine.Fault{{Kind: engine.FaultRead, Insn: 3}}},
+		{"store to absent page is skipped", func(a *vmArena) []asm.Instruction {
+			return []asm.Instruction{ldImm64(1, lo(a, pageSize)), st(bpfDW, 1, 8, 1), mov64K(0, 3), exit()}
+		}, []int{1}, 3, []engine.Fault{{Kind: engine.FaultWrite, Insn: 2}}},
+		{"guard below", func(a *vmArena) []asm.Instruction {
+			return []asm.Instruction{ldImm64(1, lo(a, 0)), mov64K(0, 7), ldx(bpfDW, 0, 1, -8), exit()}
+		}, []int{2}, 0, []engine.Fault{{Kind: engine.FaultRead, Insn: 3}}},
+		{"straddling the last page", func(a *vmArena) []asm.Instruction {
+			return []asm.Instruction{ldImm64(1, lo(a, 2*pageSize-4)), mov64K(0, 7), ldx(bpfDW, 0, 1, 0), exit()}
+		}, []int{2}, 0, []engine.Fault{{Kind: engine.FaultRead, Insn: 3}}},
+		{"32-bit wrap does not come back", func(a *vmArena) []asm.Instruction {
+			return []asm.Instruction{ldImm64(1, 0xffffffff), st(bpfB, 1, 1, 1), mov64K(0, 0), exit()}
+		}, []int{1}, 0, []engine.Fault{{Kind: engine.FaultWrite, Insn: 2}}},
+		{"atomic on arena", func(a *vmArena) []asm.Instruction {
+			return []asm.Instruction{ldImm64(1, lo(a, 16)), st(bpfDW, 1, 0, 40), mov64K(2, 2), atomicOp(bpfDW, 1, 2, 0, atomicAdd|atomicFetch), ldx(bpfDW, 0, 1, 0), alu64X(bpfAdd, 0, 2), exit()}
+		}, []int{1, 3, 4}, 82, nil},
+		{"atomic on absent page", func(a *vmArena) []asm.Instruction {
+			return []asm.Instruction{ldImm64(1, lo(a, pageSize)), mov64K(2, 2), atomicOp(bpfDW, 1, 2, 0, atomicAdd|atomicFetch), mov64X(0, 2), exit()}
+		}, []int{2}, 2, []engine.Fault{{Kind: engine.FaultWrite, Insn: 3}}},
+		{"cast to user", func(a *vmArena) []asm.Instruction {
+			return []asm.Instruction{ldImm64(1, lo(a, 24)|0x77<<32), castUser(0, 1), exit()}
+		}, nil, 0, nil},
+		{"cast NULL to user", func(a *vmArena) []asm.Instruction {
+			return []asm.Instruction{ldImm64(1, 0x5<<32), castUser(0, 1), exit()}
+		}, nil, 0, nil},
+		{"cast to arena", func(a *vmArena) []asm.Instruction {
+			return []asm.Instruction{ldImm64(1, a.start+24), castArena(0, 1), exit()}
+		}, nil, 0, nil},
+		{"arena global address", func(a *vmArena) []asm.Instruction {
+			return []asm.Instruction{raw(0x18, 0, uint8(asm.PseudoMapValue), 0, 40<<32), exit()}
+		}, nil, 0, nil},
+		{"alloc pages from BPF", func(a *vmArena) []asm.Instruction {
+			return []asm.Instruction{ldMap(1), mov64K(2, 0), mov64K(3, 1), mov64K(4, -1), mov64K(5, 0), kfunc(1), exit()}
+		}, nil, 0, nil},
+		{"alloc, store, free, load", func(a *vmArena) []asm.Instruction {
+			return []asm.Instruction{
+				ldMap(1), mov64K(2, 0), mov64K(3, 1), mov64K(4, -1), mov64K(5, 0), kfunc(1), // r0 = page
+				mov64X(6, 0), castArena(7, 6), st(bpfDW, 7, 0, 99), ldx(bpfDW, 8, 7, 0), // r8 = 99
+				ldMap(1), mov64X(2, 6), mov64K(3, 1), kfunc(2),
+				ldx(bpfDW, 0, 7, 0), alu64X(bpfAdd, 0, 8), exit(), // 0 + 99
+			}
+		}, []int{8, 9, 14}, 99, []engine.Fault{{Kind: engine.FaultRead, Insn: 16}}},
+		{"reserve from BPF", func(a *vmArena) []asm.Instruction {
+			return []asm.Instruction{ldMap(1), ldImm64(2, a.start+pageSize), mov64K(3, 1), kfunc(3), exit()}
+		}, nil, 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Load once to learn where an arena goes, then place the
+			// real one there so the program can embed its address.
+			c := arenaProg(t, 2, 0, []asm.Instruction{mov64K(0, 0), exit()})
+			start := c.arena.start
+			c.Close()
+			c = arenaProgAt(t, start, tt.insns(&vmArena{start: start}), tt.arena...)
+			a := c.arena
+			if a.allocPages(a.start, 1, 0) == 0 {
+				t.Fatal("alloc of page 0 failed")
+			}
+			res, err := c.progs["p"].Run(engine.RunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tt.want
+			switch tt.name {
+			case "cast to user":
+				want = uint64(uint32(a.start+24)) | a.hi
+			case "cast to arena":
+				want = uint64(uint32(a.start + 24))
+			case "arena global address":
+				want = a.start + 40
+			case "alloc pages from BPF":
+				want = uint64(uint32(a.userAddr(1)))
+			case "reserve from BPF":
+				if a.state[1] != pageReserved {
+					t.Error("page 1 not reserved")
+				}
+			}
+			if uint64(res.Retval) != want&0xffffffff {
+				t.Errorf("retval = %#x, want %#x", res.Retval, uint32(want))
+			}
+			if len(res.Faults) != len(tt.faults) {
+				t.Fatalf("faults = %+v, want %+v", res.Faults, tt.faults)
+			}
+			for i, f := range res.Faults {
+				w := tt.faults[i]
+				if f.Kind != w.Kind || f.Insn != w.Insn || f.Program != "p" || f.Address>>32 != a.start>>32 {
+					t.Errorf("fault %d = %+v, want kind %s insn %d", i, f, w.Kind, w.Insn)
+				}
+			}
+		})
+	}
+}
+
+// arenaProgAt is arenaProg with the arena at a fixed address.
+func arenaProgAt(t testing.TB, at uint64, insns []asm.Instruction, accesses ...int) *Collection {
+	t.Helper()
+	am := arenaSpec(2, 0, at)
+	ps := progSpec("p", insns, accesses...)
+	for i, in := range insns {
+		if in.OpCode == 0x85 && in.Src == asm.PseudoKfuncCall {
+			ps.Relocations[i] = object.Relocation{Kind: object.RelocKfunc, Extern: &object.ExternSpec{Name: kfuncNames[in.Constant], Kind: object.ExternKfunc}}
+		}
+		if in.OpCode == 0x18 && in.Src == asm.PseudoMapFD {
+			ps.Relocations[i] = object.Relocation{Kind: object.RelocMap, Map: am}
+		}
+		if in.OpCode == 0x18 && in.Src == asm.PseudoMapValue {
+			ps.Relocations[i] = object.Relocation{Kind: object.RelocMapValue, Map: am, Offset: uint32(uint64(in.Constant) >> 32)}
+		}
+	}
+	return mustLoad(t, &object.Spec{Maps: []*object.MapSpec{am}, Programs: []*object.ProgramSpec{ps}})
+}
+
+func TestNoUserConv(t *testing.T) {
+	c := arenaProg(t, 1, object.FlagNoUserConv, []asm.Instruction{ldImm64(1, 0x1234_0000_5000), castUser(0, 1), alu64K(bpfRsh, 0, 32), exit()})
+	res, err := c.progs["p"].Run(engine.RunOptions{})
+	if err != nil || res.Retval != 0 {
+		t.Fatalf("retval %#x, err %v: NO_USER_CONV must keep only the low 32 bits", res.Retval, err)
+	}
+}
