@@ -1,8 +1,3 @@
-// Package verifier is the vm engine's static pass. It rejects what Linux
-// 6.18 rejects about arenas, with the kernel's messages, and tells the
-// interpreter what each memory access goes through (arena or other memory),
-// which only a static pass can know: an arena pointer in a register is a
-// plain 32-bit number.
 package verifier
 
 import (
@@ -29,7 +24,13 @@ type Env struct {
 	// (map_extra or an mmap); programs using an arena need it.
 	ArenaFixed bool
 	// LogLevel as in BPF_PROG_LOAD; the log is kept on success when > 0.
+	// At 1 and above the log traces each instruction as it is checked.
 	LogLevel uint32
+	// StrictStack rejects reads of stack bytes that were never written,
+	// as the kernel does for loaders without CAP_PERFMON. By default they
+	// read as unknown numbers, as for a privileged loader (this project's
+	// kernel engine runs as root).
+	StrictStack bool
 }
 
 // Result is what the interpreter needs from an accepted program.
@@ -39,6 +40,9 @@ type Result struct {
 	Access []Access
 	// Log is the verifier log (level > 0).
 	Log string
+	// Processed is the number of instructions the pass looked at, the
+	// "processed N insns" figure of the log.
+	Processed int
 }
 
 // Error is a rejection.
@@ -58,15 +62,13 @@ func (e *Error) Error() string {
 // Unwrap lets errors.Is(err, syscall.EINVAL) and the like work.
 func (e *Error) Unwrap() error { return e.Errno }
 
-// Verify checks prog. Stand-in: accepts everything, marks every memory
-// instruction as AccessOther. To be replaced by the real pass.
+// Verify checks prog and, if it is accepted, says for each instruction
+// what memory it reaches. A nil prog or an empty one is rejected like the
+// kernel rejects an empty program.
 func Verify(prog *object.ProgramSpec, env Env) (*Result, error) {
-	res := &Result{Access: make([]Access, len(prog.Instructions))}
-	for i, ins := range prog.Instructions {
-		switch ins.OpCode & 7 {
-		case 1, 2, 3: // LDX, ST, STX
-			res.Access[i] = AccessOther
-		}
+	v := newVerifier(prog, env)
+	if err := v.run(); err != nil {
+		return nil, err
 	}
-	return res, nil
+	return &Result{Access: v.access, Log: v.finalLog(), Processed: v.processed}, nil
 }

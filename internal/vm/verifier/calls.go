@@ -1,0 +1,409 @@
+package verifier
+
+import (
+	"fmt"
+	"syscall"
+
+	"github.com/bpfarena/bpfarena/asm"
+	"github.com/bpfarena/bpfarena/object"
+	"github.com/cilium/ebpf/btf"
+)
+
+// argKind is what a helper or kfunc argument must be.
+type argKind uint8
+
+const (
+	argNone       argKind = iota
+	argAny                // anything readable
+	argScalar             // a number
+	argMapPtr             // a map (ld_imm64 map fd)
+	argMapKey             // pointer to key_size readable bytes
+	argMapValue           // pointer to value_size readable bytes
+	argMem                // pointer to memory (size in the next argument)
+	argMemOrNull          // pointer to memory or NULL
+	argFunc               // a subprogram (callback)
+	argRingbufMem         // memory from bpf_ringbuf_reserve
+	argStack              // pointer to the stack (iterator, irq flags)
+	argMapValueP          // pointer into a map value (locks)
+)
+
+// retKind is what a helper or kfunc returns in r0.
+type retKind uint8
+
+const (
+	retScalar retKind = iota
+	retVoid
+	retMapValueOrNull // pointer to the map's value, or NULL
+	retMemOrNull      // pointer to memory of the size given by an argument, or NULL
+	retIntOrNull      // pointer to 4 bytes, or NULL (bpf_iter_num_next)
+)
+
+// proto describes a helper or kfunc the vm engine runs.
+type proto struct {
+	args      []argKind
+	ret       retKind
+	sizeArg   int // retMemOrNull: index of the argument that is the size
+	sleepable bool
+}
+
+// helpers are the helper functions the vm engine provides, by id.
+var helpers = map[int32]proto{
+	1:   {args: []argKind{argMapPtr, argMapKey}, ret: retMapValueOrNull},                   // map_lookup_elem
+	2:   {args: []argKind{argMapPtr, argMapKey, argMapValue, argScalar}},                   // map_update_elem
+	3:   {args: []argKind{argMapPtr, argMapKey}},                                           // map_delete_elem
+	5:   {},                                                                                // ktime_get_ns
+	6:   {args: []argKind{argMem, argScalar, argAny, argAny, argAny}},                      // trace_printk
+	7:   {},                                                                                // get_prandom_u32
+	8:   {},                                                                                // get_smp_processor_id
+	14:  {},                                                                                // get_current_pid_tgid
+	15:  {},                                                                                // get_current_uid_gid
+	87:  {args: []argKind{argMapPtr, argMapValue, argScalar}},                              // map_push_elem
+	88:  {args: []argKind{argMapPtr, argMem}},                                              // map_pop_elem
+	89:  {args: []argKind{argMapPtr, argMem}},                                              // map_peek_elem
+	125: {},                                                                                // ktime_get_boot_ns
+	130: {args: []argKind{argMapPtr, argMem, argScalar, argScalar}},                        // ringbuf_output
+	131: {args: []argKind{argMapPtr, argScalar, argScalar}, ret: retMemOrNull, sizeArg: 1}, // ringbuf_reserve
+	132: {args: []argKind{argRingbufMem, argScalar}, ret: retVoid},                         // ringbuf_submit
+	133: {args: []argKind{argRingbufMem, argScalar}, ret: retVoid},                         // ringbuf_discard
+	134: {args: []argKind{argMapPtr, argScalar}},                                           // ringbuf_query
+	160: {},                                                                                // ktime_get_coarse_ns
+	164: {args: []argKind{argMapPtr, argFunc, argAny, argScalar}},                          // for_each_map_elem
+	165: {args: []argKind{argMem, argScalar, argMem, argMemOrNull, argScalar}},             // snprintf
+	177: {args: []argKind{argMem, argScalar, argMemOrNull, argScalar}},                     // trace_vprintk
+	181: {args: []argKind{argScalar, argFunc, argAny, argScalar}},                          // loop
+	182: {args: []argKind{argMem, argScalar, argMem}},                                      // strncmp
+	208: {},                                                                                // ktime_get_tai_ns
+}
+
+// kfuncs are the kernel functions the vm engine provides, by name, with
+// the flags the kernel gives them (KF_SLEEPABLE).
+var kfuncs = map[string]proto{
+	"bpf_arena_alloc_pages":   {args: []argKind{argMapPtr, argAny, argScalar, argScalar, argScalar}, sleepable: true},
+	"bpf_arena_free_pages":    {args: []argKind{argMapPtr, argAny, argScalar}, ret: retVoid, sleepable: true},
+	"bpf_arena_reserve_pages": {args: []argKind{argMapPtr, argAny, argScalar}, sleepable: true},
+	"bpf_iter_num_new":        {args: []argKind{argStack, argScalar, argScalar}},
+	"bpf_iter_num_next":       {args: []argKind{argStack}, ret: retIntOrNull},
+	"bpf_iter_num_destroy":    {args: []argKind{argStack}, ret: retVoid},
+	"bpf_preempt_disable":     {ret: retVoid},
+	"bpf_preempt_enable":      {ret: retVoid},
+	"bpf_local_irq_save":      {args: []argKind{argStack}, ret: retVoid},
+	"bpf_local_irq_restore":   {args: []argKind{argStack}, ret: retVoid},
+	"bpf_res_spin_lock":       {args: []argKind{argMapValueP}},
+	"bpf_res_spin_unlock":     {args: []argKind{argMapValueP}, ret: retVoid},
+	"bpf_rcu_read_lock":       {ret: retVoid},
+	"bpf_rcu_read_unlock":     {ret: retVoid},
+}
+
+// helperMax is __BPF_FUNC_MAX_ID of Linux 6.18.
+const helperMax = 212
+
+// call handles helper, kfunc and subprogram calls.
+func (v *verifier) call(pc int, st *state, ins asm.Instruction) ([]item, error) {
+	switch ins.Src {
+	case asm.PseudoCall:
+		return v.subprogCall(pc, st, ins)
+	case asm.PseudoKfuncCall:
+		return v.kfuncCall(pc, st, ins)
+	}
+	id := int32(ins.Constant)
+	p, ok := helpers[id]
+	if !ok {
+		name := asm.HelperName(id)
+		if id < 0 || id >= helperMax || name == "" {
+			return nil, v.fail(pc, syscall.EINVAL, fmt.Sprintf("invalid func unknown#%d", id))
+		}
+		return nil, v.fail(pc, syscall.EINVAL, fmt.Sprintf("program of this type cannot use helper %s#%d", name, id))
+	}
+	args, err := v.checkArgs(pc, st, p)
+	if err != nil {
+		return nil, err
+	}
+	var r0 value
+	switch p.ret {
+	case retScalar:
+		r0 = unknownScalar()
+	case retVoid:
+		r0 = notInit()
+	case retMapValueOrNull:
+		v.nextID++
+		r0 = value{k: kMapValue, null: true, offOK: true, mp: args[0].mp, id: v.nextID}
+		if args[0].mp != nil {
+			r0.size = int64(args[0].mp.ValueSize)
+		}
+	case retMemOrNull:
+		v.nextID++
+		r0 = value{k: kMem, null: true, offOK: true, id: v.nextID}
+		if a := args[p.sizeArg]; a.isConst() {
+			r0.size = int64(a.v)
+		}
+	}
+	next := []item{{pc + 1, st}}
+	if id == 181 || id == 164 {
+		// bpf_loop and bpf_for_each_map_elem call their callback zero or
+		// more times; the callback gets (index or map, ctx) here.
+		fnArg := args[1]
+		if !fnArg.is(kFunc) {
+			return nil, v.fail(pc, syscall.EACCES, fmt.Sprintf("R2 type=%s expected=func", fnArg.typeName()))
+		}
+		cst := st.clone()
+		cb := v.callbackFrame(cst, pc, int(fnArg.fn), args[2])
+		if len(cst.frames) >= maxFrames {
+			return nil, v.fail(pc, syscall.E2BIG, fmt.Sprintf("the call stack of %d frames is too deep !", len(cst.frames)+1))
+		}
+		cst.frames = append(cst.frames, cb)
+		next = append(next, item{int(fnArg.fn), cst})
+	}
+	v.clobber(st, r0)
+	return next, nil
+}
+
+// clobber sets the state after a call: r1-r5 unset, r0 the result.
+func (v *verifier) clobber(st *state, r0 value) {
+	f := st.cur()
+	for r := asm.R1; r <= asm.R5; r++ {
+		f.regs[r] = notInit()
+	}
+	f.regs[0] = r0
+}
+
+// checkArgs checks the argument registers of a helper or kfunc call and
+// returns their values.
+func (v *verifier) checkArgs(pc int, st *state, p proto) ([]value, error) {
+	args := make([]value, 5)
+	for i, k := range p.args {
+		r := asm.Register(i + 1)
+		x, err := v.reg(pc, st, r)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = x
+		bad := ""
+		switch k {
+		case argScalar:
+			if !x.is(kScalar) {
+				bad = "scalar"
+			}
+		case argMapPtr:
+			if !x.is(kMapPtr) {
+				bad = "map_ptr"
+			}
+		case argMapKey, argMapValue, argMem:
+			if x.has(kScalar|kNotInit|kMapPtr|kFunc|kPacketEnd) || x.null {
+				bad = "fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_"
+			}
+		case argMemOrNull:
+			if x.has(kMapPtr|kFunc|kPacketEnd) || (x.has(kScalar) && !x.isZero()) {
+				bad = "fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_"
+			}
+		case argRingbufMem:
+			if !x.is(kMem) || x.null {
+				bad = "ringbuf_mem"
+			}
+		case argFunc:
+			if !x.is(kFunc) {
+				bad = "func"
+			}
+		case argStack:
+			if !x.is(kStack) {
+				return nil, v.fail(pc, syscall.EINVAL, fmt.Sprintf("arg#%d expected pointer to an iterator on stack", i))
+			}
+			// The callee initialises what it is given.
+			if _, err := v.mem(pc, st, r, x, 0, 8, accWrite, unknownScalar()); err != nil {
+				return nil, err
+			}
+		case argMapValueP:
+			if !x.is(kMapValue) || x.null {
+				bad = "map_value"
+			}
+		}
+		if bad != "" {
+			return nil, v.fail(pc, syscall.EACCES, fmt.Sprintf("R%d type=%s expected=%s", r, x.typeName(), bad))
+		}
+	}
+	return args, nil
+}
+
+// kfuncCall handles a call to a kernel function, found by name.
+func (v *verifier) kfuncCall(pc int, st *state, ins asm.Instruction) ([]item, error) {
+	rel, ok := v.prog.Relocations[pc]
+	name := ""
+	if ok && rel.Extern != nil {
+		name = rel.Extern.Name
+	}
+	p, known := kfuncs[name]
+	if !known {
+		if name == "" || (rel.Extern != nil && rel.Extern.Weak) {
+			return nil, v.fail(pc, syscall.EINVAL, "invalid kernel function call not eliminated in verifier pass")
+		}
+		return nil, v.fail(pc, syscall.EACCES, fmt.Sprintf("calling kernel function %s is not allowed", name))
+	}
+	if p.sleepable && !v.prog.Sleepable {
+		return nil, v.fail(pc, syscall.EACCES, "program must be sleepable to call sleepable kfunc "+name)
+	}
+	if _, err := v.checkArgs(pc, st, p); err != nil {
+		return nil, err
+	}
+	var r0 value
+	switch p.ret {
+	case retScalar:
+		// Including bpf_arena_alloc_pages: a kfunc returning void * (the
+		// arena address space is not a type) returns a number.
+		r0 = unknownScalar()
+	case retVoid:
+		r0 = notInit()
+	case retIntOrNull:
+		v.nextID++
+		r0 = value{k: kMem, null: true, offOK: true, size: 4, id: v.nextID}
+	}
+	v.clobber(st, r0)
+	return one(pc+1, st), nil
+}
+
+// subprogCall handles a call to a function of the program: a global one
+// is checked against its declared arguments and assumed to return a
+// number (it is verified on its own); a static one is walked in the
+// caller's context.
+func (v *verifier) subprogCall(pc int, st *state, ins asm.Instruction) ([]item, error) {
+	t := v.target(pc)
+	if f := v.funcs[t]; f != nil && f.Global {
+		if err := v.checkGlobalArgs(pc, st, t, f); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&v.log, "Func#%d ('%s') is global and assumed valid.\n", v.subprogIndex(t), f.Name)
+		if !v.globalDone[t] {
+			v.globalDone[t] = true
+			v.globals = append(v.globals, t)
+		}
+		v.clobber(st, unknownScalar())
+		return one(pc+1, st), nil
+	}
+	if len(st.frames) >= maxFrames {
+		return nil, v.fail(pc, syscall.E2BIG, fmt.Sprintf("the call stack of %d frames is too deep !", len(st.frames)+1))
+	}
+	caller := st.cur()
+	f := newFrame(pc, t, caller.key)
+	for r := asm.R1; r <= asm.R5; r++ {
+		f.regs[r] = caller.regs[r]
+	}
+	f.regs[10] = value{k: kStack, offOK: true, frame: int8(len(st.frames))}
+	st.frames = append(st.frames, f)
+	return one(t, st), nil
+}
+
+// params is the parameter list of function f from BTF, nil if unknown.
+func params(f *object.Func) []btf.FuncParam {
+	if f == nil || f.Type == nil {
+		return nil
+	}
+	fp, ok := f.Type.Type.(*btf.FuncProto)
+	if !ok {
+		return nil
+	}
+	return fp.Params
+}
+
+// returnsValue reports whether the function at pc returns something (a
+// void global function's r0 is not checked at its exit).
+func (v *verifier) returnsValue(pc int) bool {
+	f := v.funcs[pc]
+	if f == nil || f.Type == nil {
+		return true
+	}
+	fp, ok := f.Type.Type.(*btf.FuncProto)
+	if !ok {
+		return true
+	}
+	_, isVoid := btf.UnderlyingType(fp.Return).(*btf.Void)
+	return fp.Return != nil && !isVoid
+}
+
+func isArenaArg(f *object.Func, i int) bool {
+	return f != nil && i < len(f.ArenaArgs) && f.ArenaArgs[i]
+}
+
+// pointee is the type a pointer parameter points to, nil if the parameter
+// is not a pointer.
+func pointee(p btf.FuncParam) btf.Type {
+	ptr, ok := btf.UnderlyingType(p.Type).(*btf.Pointer)
+	if !ok {
+		return nil
+	}
+	return btf.UnderlyingType(ptr.Target)
+}
+
+// ctxTypes are the context structs a global function may take.
+var ctxTypes = map[string]bool{
+	"__sk_buff": true, "xdp_md": true, "pt_regs": true, "bpf_perf_event_data": true,
+	"bpf_raw_tracepoint_args": true, "bpf_sock": true, "bpf_sock_addr": true, "bpf_sock_ops": true,
+	"sk_msg_md": true, "sk_reuseport_md": true, "bpf_sockopt": true, "bpf_sysctl": true, "bpf_nf_ctx": true,
+}
+
+func isCtxType(t btf.Type) bool {
+	if s, ok := t.(*btf.Struct); ok {
+		return ctxTypes[s.Name]
+	}
+	return false
+}
+
+// checkGlobalArgs checks what a caller passes to global function f.
+func (v *verifier) checkGlobalArgs(pc int, st *state, t int, f *object.Func) error {
+	ps := params(f)
+	n := len(ps)
+	if n == 0 {
+		n = len(f.ArenaArgs)
+	}
+	for i := 0; i < n && i < 5; i++ {
+		r := asm.Register(i + 1)
+		x := st.cur().regs[r]
+		if x.has(kNotInit) {
+			return v.fail(pc, syscall.EACCES, fmt.Sprintf("R%d !read_ok", r))
+		}
+		msg := ""
+		switch {
+		case isArenaArg(f, i):
+			if !x.arenaOrScalar() {
+				msg = fmt.Sprintf("R%d is not a pointer to arena or scalar.", r)
+			}
+		case i < len(ps) && pointee(ps[i]) == nil:
+			if !x.is(kScalar) {
+				msg = fmt.Sprintf("R%d is not a scalar", r)
+			}
+		}
+		if msg != "" {
+			v.log.WriteString(msg + "\n")
+			e := v.fail(pc, syscall.EINVAL, fmt.Sprintf("Caller passes invalid args into func#%d ('%s')", v.subprogIndex(t), f.Name))
+			e.Msg = msg
+			return e
+		}
+	}
+	return nil
+}
+
+// globalState is the state at the entry of global function pc, with its
+// arguments typed from BTF.
+func (v *verifier) globalState(pc int) (*state, error) {
+	f := v.funcs[pc]
+	fr := newFrame(-1, pc, "g")
+	fr.regs[10] = value{k: kStack, offOK: true}
+	ps := params(f)
+	for i := 0; i < 5; i++ {
+		r := i + 1
+		switch {
+		case isArenaArg(f, i):
+			fr.regs[r] = value{k: kArena}
+		case i >= len(ps):
+		case pointee(ps[i]) == nil:
+			fr.regs[r] = unknownScalar()
+		case isCtxType(pointee(ps[i])):
+			fr.regs[r] = value{k: kCtx, offOK: true}
+		default:
+			v.nextID++
+			x := value{k: kMem, null: true, offOK: true, id: v.nextID}
+			if sz, err := btf.Sizeof(pointee(ps[i])); err == nil {
+				x.size = int64(sz)
+			}
+			fr.regs[r] = x
+		}
+	}
+	return &state{frames: []*frame{fr}}, nil
+}

@@ -1,0 +1,230 @@
+package verifier
+
+import (
+	"fmt"
+	"syscall"
+
+	"github.com/bpfarena/bpfarena/asm"
+)
+
+// jump handles the JMP and JMP32 classes: jumps, calls and exit.
+func (v *verifier) jump(pc int, st *state, ins asm.Instruction) ([]item, error) {
+	switch {
+	case ins.IsExit():
+		return v.exit(pc, st)
+	case ins.IsCall():
+		return v.call(pc, st, ins)
+	case ins.IsUnconditionalJump():
+		return one(v.target(pc), st), nil
+	case ins.IsMayGoto():
+		return []item{{pc + 1, st}, {v.target(pc), st.clone()}}, nil
+	}
+	return v.cond(pc, st, ins)
+}
+
+// target is the instruction index a jump at pc goes to.
+func (v *verifier) target(pc int) int {
+	slot, _ := v.jumpSlot(pc)
+	t, _ := v.slotTarget(slot)
+	return t
+}
+
+// nonNull reports whether x is a pointer that cannot be NULL.
+func nonNull(x value) bool {
+	return !x.null && x.single() && x.k&(kStack|kCtx|kMapValue|kMem|kMapPtr) != 0
+}
+
+func (v *verifier) cond(pc int, st *state, ins asm.Instruction) ([]item, error) {
+	d, err := v.reg(pc, st, ins.Dst)
+	if err != nil {
+		return nil, err
+	}
+	var s value
+	if ins.OpCode.Source() == asm.SourceX {
+		if s, err = v.reg(pc, st, ins.Src); err != nil {
+			return nil, err
+		}
+	} else {
+		s = constScalar(uint64(ins.Constant))
+	}
+	is32 := ins.Class() == asm.ClassJMP32
+	op := ins.JumpOp()
+	t := v.target(pc)
+	switch decide(op, d, s, is32) {
+	case 1:
+		return one(t, st), nil
+	case 0:
+		return one(pc+1, st), nil
+	}
+	taken, fall := st.clone(), st
+	if (op == asm.JumpJEQ || op == asm.JumpJNE) && s.isConst() && ins.Dst <= asm.R10 {
+		eq, ne := taken, fall
+		if op == asm.JumpJNE {
+			eq, ne = fall, taken
+		}
+		refineEq(eq, ins.Dst, d, s.v, is32)
+		if s.v == 0 {
+			refineNonZero(ne, ins.Dst, d)
+		}
+	}
+	return []item{{pc + 1, fall}, {t, taken}}, nil
+}
+
+// refineEq: on this branch register r (holding d) equals c.
+func refineEq(st *state, r asm.Register, d value, c uint64, is32 bool) {
+	f := st.cur()
+	switch {
+	case d.is(kScalar) && !is32:
+		f.regs[r] = constScalar(c)
+	case c == 0 && (d.null || d.has(kScalar)) && d.k&pointerKinds != 0 && !d.has(kArena):
+		// A maybe-NULL pointer found equal to 0 is the number 0, and so
+		// is every copy of it.
+		if d.id != 0 {
+			forEachValue(st, func(x *value) {
+				if x.id == d.id && x.null {
+					*x = constScalar(0)
+				}
+			})
+		}
+		f.regs[r] = constScalar(0)
+	}
+}
+
+// refineNonZero: on this branch register r (holding d) is not 0.
+func refineNonZero(st *state, r asm.Register, d value) {
+	if d.has(kArena) || d.k&pointerKinds == 0 {
+		return
+	}
+	fix := func(x *value) {
+		x.null = false
+		if x.has(kScalar) && x.known && x.v == 0 {
+			x.k &^= kScalar
+			x.known = false
+		}
+	}
+	if d.id != 0 && d.null {
+		id := d.id
+		forEachValue(st, func(x *value) {
+			if x.id == id {
+				fix(x)
+			}
+		})
+	}
+	fix(&st.cur().regs[r])
+}
+
+// forEachValue visits every register and spilled register of st.
+func forEachValue(st *state, fn func(*value)) {
+	for _, f := range st.frames {
+		for i := range f.regs {
+			fn(&f.regs[i])
+		}
+		for j := range f.stack {
+			if f.stack[j].spilled() {
+				fn(&f.stack[j].v)
+			}
+		}
+	}
+}
+
+// decide returns 1 if the branch is always taken, 0 if never, -1 if it
+// depends.
+func decide(op asm.JumpOp, d, s value, is32 bool) int {
+	if s.isZero() && nonNull(d) {
+		switch op {
+		case asm.JumpJEQ:
+			return 0
+		case asm.JumpJNE:
+			return 1
+		}
+	}
+	if !d.isConst() || !s.isConst() {
+		return -1
+	}
+	a, b := d.v, s.v
+	sa, sb := int64(a), int64(b)
+	if is32 {
+		a, b = uint64(uint32(a)), uint64(uint32(b))
+		sa, sb = int64(int32(a)), int64(int32(b))
+	}
+	var r bool
+	switch op {
+	case asm.JumpJEQ:
+		r = a == b
+	case asm.JumpJNE:
+		r = a != b
+	case asm.JumpJGT:
+		r = a > b
+	case asm.JumpJGE:
+		r = a >= b
+	case asm.JumpJLT:
+		r = a < b
+	case asm.JumpJLE:
+		r = a <= b
+	case asm.JumpJSGT:
+		r = sa > sb
+	case asm.JumpJSGE:
+		r = sa >= sb
+	case asm.JumpJSLT:
+		r = sa < sb
+	case asm.JumpJSLE:
+		r = sa <= sb
+	case asm.JumpJSET:
+		r = a&b != 0
+	default:
+		return -1
+	}
+	if r {
+		return 1
+	}
+	return 0
+}
+
+// exit handles a return: from the program, from a global function being
+// verified on its own, or from a called function or callback.
+func (v *verifier) exit(pc int, st *state) ([]item, error) {
+	f := st.cur()
+	r0 := f.regs[0]
+	if r0.has(kNotInit) {
+		return nil, v.fail(pc, syscall.EACCES, "R0 !read_ok")
+	}
+	if len(st.frames) == 1 {
+		if v.inGlobal >= 0 && v.returnsValue(v.inGlobal) && !r0.is(kScalar) {
+			return nil, v.fail(pc, syscall.EINVAL, fmt.Sprintf("At subprogram exit the register R0 is not a scalar value (%s)", r0.typeName()))
+		}
+		return nil, nil
+	}
+	if r0.has(kStack) && int(r0.frame) == len(st.frames)-1 {
+		return nil, v.fail(pc, syscall.EINVAL, "cannot return stack pointer to the caller")
+	}
+	st.frames = st.frames[:len(st.frames)-1]
+	caller := st.cur()
+	for r := asm.R1; r <= asm.R5; r++ {
+		caller.regs[r] = notInit()
+	}
+	if !f.callback {
+		caller.regs[0] = r0
+		return one(f.callsite+1, st), nil
+	}
+	if !r0.is(kScalar) {
+		return nil, v.fail(pc, syscall.EACCES, "R0 not a scalar value")
+	}
+	// A callback runs again or the helper returns.
+	caller.regs[0] = unknownScalar()
+	again := st.clone()
+	cb := v.callbackFrame(again, f.callsite, f.subprog, f.cbArg)
+	again.frames = append(again.frames, cb)
+	return []item{{f.callsite + 1, st}, {f.subprog, again}}, nil
+}
+
+// callbackFrame is the frame of a callback called by the helper at
+// callsite: r1 is the iteration number, r2 the context argument.
+func (v *verifier) callbackFrame(st *state, callsite, fn int, arg value) *frame {
+	f := newFrame(callsite, fn, st.cur().key)
+	f.callback = true
+	f.cbArg = arg
+	f.regs[1] = unknownScalar()
+	f.regs[2] = arg
+	f.regs[10] = value{k: kStack, offOK: true, frame: int8(len(st.frames))}
+	return f
+}

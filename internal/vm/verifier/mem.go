@@ -1,0 +1,329 @@
+package verifier
+
+import (
+	"encoding/binary"
+	"fmt"
+	"syscall"
+
+	"github.com/bpfarena/bpfarena/asm"
+	"github.com/bpfarena/bpfarena/object"
+)
+
+type accType uint8
+
+const (
+	accRead accType = iota
+	accWrite
+	accAtomic // read and write
+)
+
+// Context layouts: where the packet pointers are in the ctx of the
+// program types that have them.
+const (
+	xdpData, xdpDataEnd, xdpDataMeta = 0, 4, 8
+	skbData, skbDataEnd, skbDataMeta = 76, 80, 140
+)
+
+// markAccess records what instruction pc reaches. An instruction must
+// reach arena memory on every path or on none: the interpreter (like the
+// kernel's JIT) decides once per instruction how to address it.
+func (v *verifier) markAccess(pc int, arena bool) error {
+	bit, acc := seenOther, AccessOther
+	if arena {
+		bit, acc = seenArena, AccessArena
+	}
+	v.seen[pc] |= bit
+	if v.seen[pc] == seenArena|seenOther {
+		return v.fail(pc, syscall.EINVAL, "same insn cannot be used with different pointers")
+	}
+	v.access[pc] = acc
+	return nil
+}
+
+// mem checks an access of size bytes at base+off through register r and
+// returns the value a read gives. src is what a write stores.
+func (v *verifier) mem(pc int, st *state, r asm.Register, base value, off int16, size int, at accType, src value) (value, error) {
+	if base.has(kScalar) {
+		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("R%d invalid mem access 'scalar'", r))
+	}
+	if base.has(kArena) {
+		if base.k != kArena {
+			return value{}, v.fail(pc, syscall.EINVAL, "same insn cannot be used with different pointers")
+		}
+		return unknownScalar(), v.markAccess(pc, true)
+	}
+	if err := v.markAccess(pc, false); err != nil {
+		return value{}, err
+	}
+	if base.null {
+		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("R%d invalid mem access '%s'", r, base.typeName()))
+	}
+	if !base.single() {
+		// Several kinds of memory: left to the run-time checks. A stack
+		// among them may be written anywhere.
+		if base.has(kStack) && at != accRead {
+			for _, f := range st.frames {
+				clobberStack(f)
+			}
+		}
+		return unknownScalar(), nil
+	}
+	switch base.k {
+	case kStack:
+		return v.stackAccess(pc, st, r, base, off, size, at, src)
+	case kCtx:
+		return v.ctxAccess(pc, r, base, off, size, at)
+	case kMapValue:
+		return v.mapValueAccess(pc, base, off, size, at)
+	case kMem:
+		if base.offOK && base.size > 0 {
+			o := base.off + int64(off)
+			if o < 0 || o+int64(size) > base.size {
+				return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("invalid access to memory, mem_size=%d off=%d size=%d", base.size, o, size))
+			}
+		}
+		return unknownScalar(), nil
+	case kPacket, kPacketMeta:
+		if at == accAtomic {
+			return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("BPF_ATOMIC stores into R%d %s is not allowed", r, base.typeName()))
+		}
+		return unknownScalar(), nil
+	}
+	return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("R%d invalid mem access '%s'", r, base.typeName()))
+}
+
+// clobberStack forgets what a frame's stack holds (a write at an unknown
+// offset may have hit any slot).
+func clobberStack(f *frame) {
+	for j := range f.stack {
+		for i := range f.stack[j].b {
+			f.stack[j].b[i] = byteMisc
+		}
+		f.stack[j].v = value{}
+	}
+}
+
+func (v *verifier) stackAccess(pc int, st *state, r asm.Register, base value, off int16, size int, at accType, src value) (value, error) {
+	fi := int(base.frame)
+	if fi < 0 || fi >= len(st.frames) || !base.offOK {
+		// Unknown frame or offset: the run-time checks keep it inside
+		// the stack; any slot may change.
+		if at != accRead {
+			for _, f := range st.frames {
+				clobberStack(f)
+			}
+		}
+		return unknownScalar(), nil
+	}
+	f := st.frames[fi]
+	o := base.off + int64(off)
+	if o < -maxStack || o+int64(size) > 0 {
+		what := " write to"
+		if at == accRead {
+			what = " read from"
+		}
+		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("invalid%s stack R%d off=%d size=%d", what, r, o, size))
+	}
+	if o%int64(size) != 0 {
+		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("misaligned stack access off (0x0; 0x0)+%d+%d size %d", base.off, off, size))
+	}
+	s := f.slotAt(o)
+	bi := byteIndex(o)
+	var res value
+	if at != accWrite {
+		switch {
+		case s.spilled() && size == 8:
+			res = s.v
+		case s.spilled() && s.v.k != kScalar && at == accRead:
+			return value{}, v.fail(pc, syscall.EACCES, "invalid size of register fill")
+		default:
+			zero := true
+			for i := 0; i < size; i++ {
+				b := s.b[bi+i]
+				if b == byteInvalid && v.env.StrictStack {
+					return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("invalid read from stack off %d+%d size %d", o, i, size))
+				}
+				if !(b == byteZero || b == byteSpill && s.v.isZero()) {
+					zero = false
+				}
+			}
+			res = unknownScalar()
+			if zero {
+				res = constScalar(0)
+			}
+		}
+	}
+	if at == accRead {
+		return res, nil
+	}
+	if at == accWrite && size == 8 {
+		// A full, aligned store spills the register (pointers included).
+		s.v = src
+		for i := range s.b {
+			s.b[i] = byteSpill
+		}
+		return res, nil
+	}
+	if s.spilled() {
+		// Overwriting part of a spilled register: the rest becomes data.
+		for i := range s.b {
+			s.b[i] = byteMisc
+		}
+		s.v = value{}
+	}
+	nb := byteMisc
+	if at == accWrite && src.isZero() {
+		nb = byteZero
+	}
+	for i := 0; i < size; i++ {
+		s.b[bi+i] = nb
+	}
+	return res, nil
+}
+
+func (v *verifier) ctxAccess(pc int, r asm.Register, base value, off int16, size int, at accType) (value, error) {
+	if !base.offOK {
+		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("variable ctx access var_off=(0x0; 0xffffffffffffffff) disallowed"))
+	}
+	if base.off != 0 {
+		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("dereference of modified ctx ptr R%d off=%d disallowed", r, base.off))
+	}
+	if off < 0 {
+		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("invalid bpf_context access off=%d size=%d", off, size))
+	}
+	if at == accAtomic {
+		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("BPF_ATOMIC stores into R%d ctx is not allowed", r))
+	}
+	if at != accRead || size != 4 {
+		return unknownScalar(), nil
+	}
+	var data, end, meta int16 = -1, -1, -1
+	switch v.prog.Type {
+	case object.XDP:
+		data, end, meta = xdpData, xdpDataEnd, xdpDataMeta
+	case object.SchedCLS, object.SchedACT:
+		data, end, meta = skbData, skbDataEnd, skbDataMeta
+	}
+	switch off {
+	case data:
+		return value{k: kPacket, offOK: true}, nil
+	case end:
+		return value{k: kPacketEnd, offOK: true}, nil
+	case meta:
+		return value{k: kPacketMeta, offOK: true}, nil
+	}
+	return unknownScalar(), nil
+}
+
+func (v *verifier) mapValueAccess(pc int, base value, off int16, size int, at accType) (value, error) {
+	m := base.mp
+	if !base.offOK || base.size <= 0 {
+		return unknownScalar(), nil
+	}
+	o := base.off + int64(off)
+	if o < 0 || o+int64(size) > base.size {
+		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("invalid access to map value, value_size=%d off=%d size=%d", base.size, o, size))
+	}
+	if m != nil && at != accRead && (m.ReadOnly || m.Flags&object.FlagRdonlyProg != 0) {
+		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("write into map forbidden, value_size=%d off=%d size=%d", base.size, o, size))
+	}
+	// Read-only data is frozen before programs load: its contents are
+	// known, and the kernel uses them to drop dead branches.
+	if m != nil && at == accRead && m.ReadOnly && o+int64(size) <= int64(len(m.Contents)) {
+		b := m.Contents[o : o+int64(size)]
+		switch size {
+		case 1:
+			return constScalar(uint64(b[0])), nil
+		case 2:
+			return constScalar(uint64(binary.LittleEndian.Uint16(b))), nil
+		case 4:
+			return constScalar(uint64(binary.LittleEndian.Uint32(b))), nil
+		case 8:
+			return constScalar(binary.LittleEndian.Uint64(b)), nil
+		}
+	}
+	return unknownScalar(), nil
+}
+
+// store handles ST, STX and the atomics.
+func (v *verifier) store(pc int, st *state, ins asm.Instruction) error {
+	size := ins.AccessSize()
+	if ins.Class() == asm.ClassST {
+		base, err := v.reg(pc, st, ins.Dst)
+		if err != nil {
+			return err
+		}
+		_, err = v.mem(pc, st, ins.Dst, base, ins.Offset, size, accWrite, constScalar(uint64(ins.Constant)))
+		return err
+	}
+	if !ins.IsAtomic() {
+		src, err := v.reg(pc, st, ins.Src)
+		if err != nil {
+			return err
+		}
+		base, err := v.reg(pc, st, ins.Dst)
+		if err != nil {
+			return err
+		}
+		if size < 8 && !src.is(kScalar) {
+			src = unknownScalar()
+		} else if size < 8 && src.known {
+			src = constScalar(src.v & (1<<(8*size) - 1))
+		}
+		_, err = v.mem(pc, st, ins.Dst, base, ins.Offset, size, accWrite, src)
+		return err
+	}
+	op := ins.AtomicOp()
+	switch op {
+	case asm.AtomicLoadAcquire:
+		base, err := v.reg(pc, st, ins.Src)
+		if err != nil {
+			return err
+		}
+		if ins.Dst > asm.R10 {
+			return v.fail(pc, syscall.EINVAL, fmt.Sprintf("R%d is invalid", ins.Dst))
+		}
+		x, err := v.mem(pc, st, ins.Src, base, ins.Offset, size, accRead, value{})
+		if err != nil {
+			return err
+		}
+		return v.setReg(pc, st, ins.Dst, x)
+	case asm.AtomicStoreRelease:
+		src, err := v.reg(pc, st, ins.Src)
+		if err != nil {
+			return err
+		}
+		base, err := v.reg(pc, st, ins.Dst)
+		if err != nil {
+			return err
+		}
+		_, err = v.mem(pc, st, ins.Dst, base, ins.Offset, size, accWrite, src)
+		return err
+	}
+	if _, err := v.reg(pc, st, ins.Src); err != nil {
+		return err
+	}
+	if op == asm.AtomicCmpXchg {
+		if _, err := v.reg(pc, st, asm.R0); err != nil {
+			return err
+		}
+	}
+	base, err := v.reg(pc, st, ins.Dst)
+	if err != nil {
+		return err
+	}
+	if base.is(kArena) && (op == asm.AtomicAnd|asm.AtomicFetch || op == asm.AtomicOr|asm.AtomicFetch || op == asm.AtomicXor|asm.AtomicFetch) {
+		// The x86-64 JIT of 6.18 cannot emit these with arena addressing.
+		return v.fail(pc, syscall.EACCES, fmt.Sprintf("BPF_ATOMIC stores into R%d arena is not allowed", ins.Dst))
+	}
+	if _, err := v.mem(pc, st, ins.Dst, base, ins.Offset, size, accAtomic, unknownScalar()); err != nil {
+		return err
+	}
+	switch {
+	case op == asm.AtomicCmpXchg:
+		return v.setReg(pc, st, asm.R0, unknownScalar())
+	case op.IsFetch():
+		return v.setReg(pc, st, ins.Src, unknownScalar())
+	}
+	return nil
+}

@@ -1,0 +1,380 @@
+package verifier
+
+import (
+	"errors"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/bpfarena/bpfarena/asm"
+	"github.com/bpfarena/bpfarena/object"
+)
+
+// maxVarOff bounds the offset of a direct map value reference, as
+// BPF_MAX_VAR_OFF does in the kernel.
+const maxVarOff = 1 << 29
+
+// insnLimit is the kernel's complexity limit: how many instructions one
+// verification may look at.
+const insnLimit = 1000000
+
+// maxFrames is the deepest call chain the kernel allows.
+const maxFrames = 8
+
+// statesPerPoint is how many distinct states are kept at one join point
+// before new arrivals are merged into the last one. Keeping a few apart
+// follows the paths separately like the kernel does (so a variable set and
+// tested under the same condition is understood); merging beyond that
+// guarantees termination.
+const statesPerPoint = 12
+
+type point struct {
+	key string
+	pc  int
+}
+
+type item struct {
+	pc int
+	st *state
+}
+
+// verifier holds one verification.
+type verifier struct {
+	prog   *object.ProgramSpec
+	env    Env
+	insns  asm.Instructions
+	offs   []int // slot of each instruction
+	nslots int
+
+	access []Access
+	seen   []uint8 // per instruction: seenArena, seenOther
+
+	subStarts []int // sorted instruction indices of function starts
+	funcs     map[int]*object.Func
+	prune     []bool
+
+	stored    map[point][]*state
+	work      []item
+	processed int
+	states    int
+	peak      int
+
+	arena      *object.MapSpec
+	arenaInsn  int
+	globalDone map[int]bool
+	globals    []int
+	inGlobal   int // instruction index of the global function being verified, -1 for the entry
+	nextID     uint32
+
+	log strings.Builder
+	fmt asm.Formatter
+}
+
+const (
+	seenArena uint8 = 1 << iota
+	seenOther
+)
+
+func newVerifier(prog *object.ProgramSpec, env Env) *verifier {
+	v := &verifier{prog: prog, env: env, inGlobal: -1, globalDone: map[int]bool{}, stored: map[point][]*state{}, funcs: map[int]*object.Func{}}
+	if prog != nil {
+		v.insns = prog.Instructions
+	}
+	v.access = make([]Access, len(v.insns))
+	v.seen = make([]uint8, len(v.insns))
+	v.offs = v.insns.Offsets()
+	v.nslots = v.insns.SlotCount()
+	v.fmt = asm.Formatter{OpCode: true}
+	return v
+}
+
+func (v *verifier) progName() string {
+	if v.prog == nil {
+		return ""
+	}
+	return v.prog.Name
+}
+
+// fail makes the rejection for the instruction at index pc (-1: none),
+// adding msg to the log as the kernel does.
+func (v *verifier) fail(pc int, errno syscall.Errno, msg string) *Error {
+	v.log.WriteString(msg)
+	v.log.WriteString("\n")
+	if v.processed > 0 {
+		v.log.WriteString(v.processedLine())
+	}
+	e := &Error{Program: v.progName(), Insn: -1, Msg: msg, Errno: errno}
+	if pc >= 0 && pc < len(v.offs) {
+		e.Insn = v.offs[pc]
+		e.Line = v.lineOf(pc)
+	}
+	e.Log = v.log.String()
+	return e
+}
+
+func (v *verifier) processedLine() string {
+	return "processed " + strconv.Itoa(v.processed) + " insns (limit 1000000) max_states_per_insn " +
+		strconv.Itoa(v.peak) + " total_states " + strconv.Itoa(v.states) + " peak_states " + strconv.Itoa(v.states) + " mark_read 0\n"
+}
+
+func (v *verifier) finalLog() string {
+	if v.env.LogLevel == 0 {
+		return ""
+	}
+	v.log.WriteString(v.processedLine())
+	return v.log.String()
+}
+
+// lineOf is "file.c:31" for the source line of instruction pc, if known.
+func (v *verifier) lineOf(pc int) string {
+	if v.prog == nil || len(v.prog.Lines) == 0 {
+		return ""
+	}
+	lines := v.prog.Lines
+	i := sort.Search(len(lines), func(i int) bool { return lines[i].Index > pc }) - 1
+	if i < 0 {
+		return ""
+	}
+	l := lines[i]
+	return filepath.Base(l.File) + ":" + strconv.Itoa(int(l.Line))
+}
+
+// slotTarget converts a slot number into an instruction index.
+func (v *verifier) slotTarget(slot int) (int, bool) {
+	return asm.IndexOfSlot(v.offs, slot)
+}
+
+// jumpSlot is the slot a jump, call or pseudo func at pc refers to.
+func (v *verifier) jumpSlot(pc int) (int, bool) {
+	ins := v.insns[pc]
+	rel, ok := ins.JumpTarget()
+	if !ok {
+		return 0, false
+	}
+	return v.offs[pc] + ins.Slots() + rel, true
+}
+
+// run performs the whole verification: the checks the kernel makes before
+// walking the program, then the walk of the entry and of every global
+// function it calls.
+func (v *verifier) run() error {
+	if len(v.insns) == 0 {
+		return v.fail(-1, syscall.EINVAL, "empty program")
+	}
+	if err := v.checkInsns(); err != nil {
+		return err
+	}
+	if err := v.checkSubprogs(); err != nil {
+		return err
+	}
+	if err := v.checkCFG(); err != nil {
+		return err
+	}
+	if err := v.explore(0, v.entryState()); err != nil {
+		return err
+	}
+	for len(v.globals) > 0 {
+		g := v.globals[0]
+		v.globals = v.globals[1:]
+		st, err := v.globalState(g)
+		if err != nil {
+			return err
+		}
+		v.inGlobal = g
+		if err := v.explore(g, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkInsns validates each instruction's encoding and resolves what the
+// ld_imm64 instructions refer to, in program order like the kernel, which
+// is where the arena rules about the program as a whole apply.
+func (v *verifier) checkInsns() error {
+	for pc, ins := range v.insns {
+		if err := ins.Validate(); err != nil {
+			var de *asm.DecodeError
+			msg := err.Error()
+			if errors.As(err, &de) {
+				msg = de.Verifier
+				if msg == "" {
+					msg = "invalid instruction: " + de.Reason
+				}
+			}
+			return v.fail(pc, syscall.EINVAL, msg)
+		}
+		if !ins.IsLoadImm64() {
+			continue
+		}
+		rel, ok := v.prog.Relocations[pc]
+		if !ok || rel.Map == nil || (rel.Kind != object.RelocMap && rel.Kind != object.RelocMapValue && rel.Kind != object.RelocKconfig) {
+			continue
+		}
+		m := rel.Map
+		if rel.Kind == object.RelocMapValue || rel.Kind == object.RelocKconfig {
+			off := rel.Offset
+			if off >= maxVarOff {
+				return v.fail(pc, syscall.EINVAL, "direct value offset of "+strconv.FormatUint(uint64(off), 10)+" is not allowed")
+			}
+			if !m.IsArena() && off >= m.ValueSize {
+				return v.fail(pc, syscall.EINVAL, "invalid access to map value pointer, value_size="+
+					strconv.FormatUint(uint64(m.ValueSize), 10)+" off="+strconv.FormatUint(uint64(off), 10))
+			}
+		}
+		if !m.IsArena() {
+			continue
+		}
+		if v.arena != nil && v.arena != m {
+			return v.fail(pc, syscall.EBUSY, "Only one arena per program")
+		}
+		if v.arena == nil {
+			v.arena, v.arenaInsn = m, pc
+			if !v.env.ArenaFixed {
+				return v.fail(pc, syscall.EINVAL, "arena's user address must be set via map_extra or mmap()")
+			}
+		}
+	}
+	return nil
+}
+
+// checkSubprogs finds the functions (the entry, call targets, callback
+// targets and the functions the object lists), and checks that jumps stay
+// inside their function and that no function falls through into the next.
+func (v *verifier) checkSubprogs() error {
+	starts := map[int]bool{0: true}
+	if v.prog != nil {
+		for i := range v.prog.Funcs {
+			f := &v.prog.Funcs[i]
+			if f.Index >= 0 && f.Index < len(v.insns) {
+				starts[f.Index] = true
+				v.funcs[f.Index] = f
+			}
+		}
+	}
+	for pc, ins := range v.insns {
+		if !ins.IsSubprogCall() && !ins.IsPseudoFunc() {
+			continue
+		}
+		slot, _ := v.jumpSlot(pc)
+		t, ok := v.slotTarget(slot)
+		if slot < 0 || slot >= v.nslots || !ok {
+			return v.fail(pc, syscall.EINVAL, "call to invalid destination")
+		}
+		starts[t] = true
+	}
+	for s := range starts {
+		v.subStarts = append(v.subStarts, s)
+	}
+	sort.Ints(v.subStarts)
+	v.prune = make([]bool, len(v.insns))
+	for i, s := range v.subStarts {
+		end := len(v.insns)
+		if i+1 < len(v.subStarts) {
+			end = v.subStarts[i+1]
+		}
+		v.prune[s] = true
+		for pc := s; pc < end; pc++ {
+			ins := v.insns[pc]
+			if ins.IsCall() {
+				if pc+1 < len(v.insns) {
+					v.prune[pc+1] = true
+				}
+				continue
+			}
+			if !ins.IsJump() {
+				continue
+			}
+			slot, _ := v.jumpSlot(pc)
+			if slot < v.offs[s] || slot >= v.slotEnd(end) {
+				return v.fail(pc, syscall.EINVAL, "jump out of range from insn "+strconv.Itoa(v.offs[pc])+" to "+strconv.Itoa(slot))
+			}
+			if t, ok := v.slotTarget(slot); ok {
+				v.prune[t] = true
+			}
+			if ins.IsConditionalJump() && pc+1 < len(v.insns) {
+				v.prune[pc+1] = true
+			}
+		}
+		last := v.insns[end-1]
+		if !last.IsExit() && !last.IsUnconditionalJump() {
+			return v.fail(end-1, syscall.EINVAL, "last insn is not an exit or jmp")
+		}
+	}
+	return nil
+}
+
+// slotEnd is the slot just past instruction index end-1.
+func (v *verifier) slotEnd(end int) int {
+	if end >= len(v.insns) {
+		return v.nslots
+	}
+	return v.offs[end]
+}
+
+// subprogIndex is the kernel's number of the function starting at pc.
+func (v *verifier) subprogIndex(pc int) int {
+	return sort.SearchInts(v.subStarts, pc)
+}
+
+// funcName names the function starting at pc.
+func (v *verifier) funcName(pc int) string {
+	if f := v.funcs[pc]; f != nil {
+		return f.Name
+	}
+	return ""
+}
+
+// checkCFG walks every edge from the entry (both ways at each branch, into
+// called functions and callbacks) and rejects what cannot be reached.
+func (v *verifier) checkCFG() error {
+	n := len(v.insns)
+	seen := make([]bool, n)
+	stack := []int{0}
+	seen[0] = true
+	push := func(t int) {
+		if t >= 0 && t < n && !seen[t] {
+			seen[t] = true
+			stack = append(stack, t)
+		}
+	}
+	midLd := -1
+	for len(stack) > 0 {
+		pc := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		ins := v.insns[pc]
+		targets := func() {
+			slot, ok := v.jumpSlot(pc)
+			if !ok {
+				return
+			}
+			if t, ok := v.slotTarget(slot); ok {
+				push(t)
+			} else if midLd < 0 {
+				midLd = slot
+			}
+		}
+		switch {
+		case ins.IsExit():
+		case ins.IsUnconditionalJump():
+			targets()
+		case ins.IsConditionalJump(), ins.IsSubprogCall(), ins.IsPseudoFunc():
+			targets()
+			push(pc + 1)
+		default:
+			push(pc + 1)
+		}
+	}
+	for pc := range v.insns {
+		if !seen[pc] {
+			return v.fail(pc, syscall.EINVAL, "unreachable insn "+strconv.Itoa(v.offs[pc]))
+		}
+	}
+	if midLd >= 0 {
+		pc, _ := v.slotTarget(midLd - 1)
+		return v.fail(pc, syscall.EINVAL, "jump into the middle of ldimm64 insn "+strconv.Itoa(midLd-1))
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+package verifier
+
+import "strconv"
+
+// Stack byte states.
+const (
+	byteInvalid byte = iota // never written
+	byteMisc                // written with data the verifier does not follow
+	byteZero                // written with zero
+	byteSpill               // part of a spilled register (slot.v)
+)
+
+// maxStack is the size of one frame's stack, as in the kernel.
+const maxStack = 512
+
+// slot is one 8-byte stack slot.
+type slot struct {
+	b [8]byte // per-byte state; b[i] is the byte at offset -(j+1)*8+i
+	v value   // the spilled register, when every byte is byteSpill
+}
+
+func (s *slot) spilled() bool { return s.b[0] == byteSpill }
+
+// frame is one function's registers and stack.
+type frame struct {
+	regs [11]value
+	// stack[j] covers the bytes [-(j+1)*8, -j*8) below the frame pointer;
+	// slots past the end were never written.
+	stack    []slot
+	callsite int    // instruction index of the call that made the frame, -1 for the entry
+	subprog  int    // instruction index of the function's first instruction
+	callback bool   // a callback frame (bpf_loop): returns like the helper does
+	cbArg    value  // callback: the context argument to pass on the next iteration
+	key      string // call chain, to tell apart the same code reached from different calls
+}
+
+// state is the abstract machine state: the call stack, innermost last.
+type state struct {
+	frames []*frame
+}
+
+func (s *state) cur() *frame { return s.frames[len(s.frames)-1] }
+
+func (s *state) clone() *state {
+	n := &state{frames: make([]*frame, len(s.frames))}
+	for i, f := range s.frames {
+		g := *f
+		g.stack = append([]slot(nil), f.stack...)
+		n.frames[i] = &g
+	}
+	return n
+}
+
+func newFrame(callsite, subprog int, parentKey string) *frame {
+	f := &frame{callsite: callsite, subprog: subprog}
+	for i := range f.regs {
+		f.regs[i] = notInit()
+	}
+	f.key = parentKey + "/" + strconv.Itoa(callsite) + ">" + strconv.Itoa(subprog)
+	return f
+}
+
+// slotAt returns the slot holding stack offset off (negative), growing the
+// stack as needed; nil if off is outside the frame.
+func (f *frame) slotAt(off int64) *slot {
+	if off >= 0 || off < -maxStack {
+		return nil
+	}
+	j := int((-off - 1) / 8)
+	for len(f.stack) <= j {
+		f.stack = append(f.stack, slot{})
+	}
+	return &f.stack[j]
+}
+
+// byteIndex is the index in slot.b of stack offset off.
+func byteIndex(off int64) int { return int(off - (off/8-boolInt(off%8 != 0))*8) }
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// joinState merges b into a (same call chain) and returns the result.
+func joinState(a, b *state) *state {
+	r := a.clone()
+	for i, f := range r.frames {
+		g := b.frames[i]
+		for j := range f.regs {
+			f.regs[j] = join(f.regs[j], g.regs[j])
+		}
+		if f.callback {
+			f.cbArg = join(f.cbArg, g.cbArg)
+		}
+		n := max(len(f.stack), len(g.stack))
+		for len(f.stack) < n {
+			f.stack = append(f.stack, slot{})
+		}
+		for j := range f.stack {
+			var o slot
+			if j < len(g.stack) {
+				o = g.stack[j]
+			}
+			f.stack[j] = joinSlot(f.stack[j], o)
+		}
+	}
+	return r
+}
+
+func joinSlot(a, b slot) slot {
+	if a == b {
+		return a
+	}
+	if a.spilled() && b.spilled() {
+		return slot{b: a.b, v: join(a.v, b.v)}
+	}
+	var r slot
+	for i := range r.b {
+		x, y := a.b[i], b.b[i]
+		switch {
+		case x == byteInvalid || y == byteInvalid:
+			r.b[i] = byteInvalid
+		case x == byteZero && y == byteZero:
+			r.b[i] = byteZero
+		case x == byteZero && y == byteSpill && b.v.isZero(), y == byteZero && x == byteSpill && a.v.isZero():
+			r.b[i] = byteZero
+		default:
+			r.b[i] = byteMisc
+		}
+	}
+	return r
+}
+
+// coversState reports whether a describes every machine state b describes.
+func coversState(a, b *state) bool {
+	if len(a.frames) != len(b.frames) {
+		return false
+	}
+	for i, f := range a.frames {
+		g := b.frames[i]
+		if f.callsite != g.callsite || f.subprog != g.subprog {
+			return false
+		}
+		for j := range f.regs {
+			if !covers(f.regs[j], g.regs[j]) {
+				return false
+			}
+		}
+		if f.callback && !covers(f.cbArg, g.cbArg) {
+			return false
+		}
+		n := max(len(f.stack), len(g.stack))
+		for j := 0; j < n; j++ {
+			var x, y slot
+			if j < len(f.stack) {
+				x = f.stack[j]
+			}
+			if j < len(g.stack) {
+				y = g.stack[j]
+			}
+			if !coversSlot(x, y) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func coversSlot(a, b slot) bool {
+	if a == b {
+		return true
+	}
+	if a.spilled() {
+		return b.spilled() && covers(a.v, b.v)
+	}
+	for i := range a.b {
+		x, y := a.b[i], b.b[i]
+		switch x {
+		case byteInvalid:
+		case byteMisc:
+			if y == byteInvalid {
+				return false
+			}
+		case byteZero:
+			if !(y == byteZero || y == byteSpill && b.v.isZero()) {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,404 @@
+package verifier
+
+import (
+	"errors"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/bpfarena/bpfarena/asm"
+	"github.com/bpfarena/bpfarena/object"
+)
+
+type rels = map[int]object.Relocation
+
+// arenaRels is the relocation of arenaProlog.
+func arenaRels() rels { return rels{0: valRel(testArena, 0)} }
+
+func withArena(body ...ins) []ins { return append(arenaProlog(), body...) }
+
+type verifyTest struct {
+	name  string
+	prog  *object.ProgramSpec
+	env   *Env   // nil: ArenaFixed
+	msg   string // expected Error.Msg; "" means accepted
+	errno syscall.Errno
+	insn  int // expected Error.Insn when msg != "" (slot); -1 to skip
+	// access: expected Access of some instructions (by index) on success.
+	access map[int]Access
+}
+
+func runVerifyTests(t *testing.T, tests []verifyTest) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := Env{ArenaFixed: true}
+			if tt.env != nil {
+				env = *tt.env
+			}
+			res, err := Verify(tt.prog, env)
+			if tt.msg == "" {
+				if err != nil {
+					t.Fatalf("rejected: %v\nlog:\n%s", err, logOf(err))
+				}
+				for i, want := range tt.access {
+					if got := res.Access[i]; got != want {
+						t.Errorf("Access[%d] = %d, want %d", i, got, want)
+					}
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("accepted, want %q", tt.msg)
+			}
+			var ve *Error
+			if !errors.As(err, &ve) {
+				t.Fatalf("error %T %v is not *Error", err, err)
+			}
+			if ve.Msg != tt.msg {
+				t.Errorf("Msg = %q, want %q\nlog:\n%s", ve.Msg, tt.msg, ve.Log)
+			}
+			if ve.Errno != tt.errno || !errors.Is(err, tt.errno) {
+				t.Errorf("Errno = %v, want %v", ve.Errno, tt.errno)
+			}
+			if tt.insn >= 0 && ve.Insn != tt.insn {
+				t.Errorf("Insn = %d, want %d", ve.Insn, tt.insn)
+			}
+			if !strings.Contains(ve.Log, tt.msg) {
+				t.Errorf("log does not contain the message:\n%s", ve.Log)
+			}
+		})
+	}
+}
+
+func logOf(err error) string {
+	var ve *Error
+	if errors.As(err, &ve) {
+		return ve.Log
+	}
+	return ""
+}
+
+func TestAccessMarking(t *testing.T) {
+	runVerifyTests(t, []verifyTest{
+		{
+			name: "cast then store and load",
+			prog: prog(withArena(
+				toArena(asm.R1, asm.R6),     // 1
+				st(dw, asm.R1, 0, 7),        // 2
+				ldx(dw, asm.R0, asm.R1, 8),  // 3
+				stx(w, asm.R10, -8, asm.R0), // 4
+				ldx(w, asm.R0, asm.R10, -8), // 5
+				exit(),
+			), arenaRels()),
+			access: map[int]Access{0: AccessNone, 1: AccessNone, 2: AccessArena, 3: AccessArena, 4: AccessOther, 5: AccessOther},
+		},
+		{
+			name: "spill and fill keep the arena pointer",
+			prog: prog(withArena(
+				toArena(asm.R1, asm.R6),       // 1
+				stx(dw, asm.R10, -16, asm.R1), // 2 spill
+				movImm(asm.R1, 0),             // 3
+				ldx(dw, asm.R2, asm.R10, -16), // 4 fill
+				ldx(b, asm.R0, asm.R2, 3),     // 5
+				exit(),
+			), arenaRels()),
+			access: map[int]Access{2: AccessOther, 4: AccessOther, 5: AccessArena},
+		},
+		{
+			name: "ALU keeps the arena pointer",
+			prog: prog(withArena(
+				toArena(asm.R1, asm.R6),            // 1
+				aluImm(asm.ALUAdd, asm.R1, 4096),   // 2
+				aluImm(asm.ALUAnd, asm.R1, -4096),  // 3
+				alu32Imm(asm.ALUAdd, asm.R1, 8),    // 4
+				mov(asm.R3, asm.R1),                // 5
+				movImm(asm.R4, 16),                 // 6
+				aluReg(asm.ALUAdd, asm.R4, asm.R3), // 7 scalar + arena
+				stx(dw, asm.R4, 0, asm.R4),         // 8
+				movImm(asm.R0, 0),
+				exit(),
+			), arenaRels()),
+			access: map[int]Access{8: AccessArena},
+		},
+		{
+			name: "arena pointer on both paths",
+			prog: prog(withArena(
+				toArena(asm.R1, asm.R6), // 1
+				mov(asm.R0, asm.R1),     // 2
+				jeqImm(asm.R6, 0, 2),    // 3
+				toArena(asm.R2, asm.R6), // 4
+				ja(1),                   // 5
+				toArena(asm.R2, asm.R0), // 6
+				atomic(dw, asm.AtomicAdd, asm.R2, 0, asm.R6), // 7
+				movImm(asm.R0, 0),
+				exit(),
+			), arenaRels()),
+			access: map[int]Access{7: AccessArena},
+		},
+		{
+			name: "arena on one path, stack on the other",
+			prog: prog(withArena(
+				toArena(asm.R1, asm.R6), // 1
+				jeqImm(asm.R6, 0, 1),    // 2
+				mov(asm.R1, asm.R10),    // 3
+				st(dw, asm.R1, -8, 0),   // 4
+				movImm(asm.R0, 0),
+				exit(),
+			), arenaRels()),
+			msg: "same insn cannot be used with different pointers", errno: syscall.EINVAL, insn: 5,
+		},
+		{
+			name: "arena global address is a scalar",
+			prog: prog(withArena(
+				ldx(w, asm.R0, asm.R6, 0),
+				exit(),
+			), arenaRels()),
+			msg: "R6 invalid mem access 'scalar'", errno: syscall.EACCES, insn: 2,
+		},
+		{
+			name: "user cast gives a scalar",
+			prog: prog(withArena(
+				toArena(asm.R1, asm.R6),
+				cast(asm.R2, asm.R1, asm.CastToUser),
+				ldx(w, asm.R0, asm.R2, 0),
+				exit(),
+			), arenaRels()),
+			msg: "R2 invalid mem access 'scalar'", errno: syscall.EACCES, insn: 4,
+		},
+		{
+			name: "32-bit copy of an arena pointer is a scalar",
+			prog: prog(withArena(
+				toArena(asm.R1, asm.R6),
+				mov32(asm.R2, asm.R1),
+				ldx(w, asm.R0, asm.R2, 0),
+				exit(),
+			), arenaRels()),
+			msg: "R2 invalid mem access 'scalar'", errno: syscall.EACCES, insn: 4,
+		},
+		{
+			name: "sign-extending load from arena",
+			prog: prog(withArena(
+				toArena(asm.R1, asm.R6),
+				ldxsx(w, asm.R0, asm.R1, 0),
+				exit(),
+			), arenaRels()),
+			access: map[int]Access{2: AccessArena},
+		},
+		{
+			name: "atomics into arena",
+			prog: prog(withArena(
+				toArena(asm.R1, asm.R6),
+				movImm(asm.R2, 1),
+				atomic(dw, asm.AtomicAdd|asm.AtomicFetch, asm.R1, 0, asm.R2),
+				atomic(w, asm.AtomicXchg, asm.R1, 8, asm.R2),
+				movImm(asm.R0, 0),
+				atomic(dw, asm.AtomicCmpXchg, asm.R1, 16, asm.R2),
+				atomic(w, asm.AtomicOr, asm.R1, 0, asm.R2),
+				exit(),
+			), arenaRels()),
+			access: map[int]Access{3: AccessArena, 4: AccessArena, 6: AccessArena, 7: AccessArena},
+		},
+		{
+			name: "atomic fetch_and into arena",
+			prog: prog(withArena(
+				toArena(asm.R1, asm.R6),
+				movImm(asm.R2, 1),
+				atomic(dw, asm.AtomicAnd|asm.AtomicFetch, asm.R1, 0, asm.R2),
+				movImm(asm.R0, 0),
+				exit(),
+			), arenaRels()),
+			msg: "BPF_ATOMIC stores into R1 arena is not allowed", errno: syscall.EACCES, insn: 4,
+		},
+		{
+			name: "atomic fetch_xor into stack is fine",
+			prog: prog([]ins{
+				st(dw, asm.R10, -8, 0),
+				movImm(asm.R2, 1),
+				atomic(dw, asm.AtomicXor|asm.AtomicFetch, asm.R10, -8, asm.R2),
+				movImm(asm.R0, 0),
+				exit(),
+			}, nil),
+			access: map[int]Access{2: AccessOther},
+		},
+	})
+}
+
+func TestArenaRules(t *testing.T) {
+	runVerifyTests(t, []verifyTest{
+		{
+			name: "second arena",
+			prog: prog([]ins{
+				ldMapValue(asm.R1, 0),
+				ldMap(asm.R2),
+				movImm(asm.R0, 0),
+				exit(),
+			}, rels{0: valRel(testArena, 0), 1: mapRel(testArena2)}),
+			msg: "Only one arena per program", errno: syscall.EBUSY, insn: 2,
+		},
+		{
+			name: "same arena twice",
+			prog: prog([]ins{
+				ldMapValue(asm.R1, 0),
+				ldMap(asm.R2),
+				movImm(asm.R0, 0),
+				exit(),
+			}, rels{0: valRel(testArena, 0), 1: mapRel(testArena)}),
+		},
+		{
+			name: "arena address not fixed",
+			prog: prog([]ins{
+				ldMap(asm.R1),
+				movImm(asm.R0, 0),
+				exit(),
+			}, rels{0: mapRel(testArena)}),
+			env: &Env{},
+			msg: "arena's user address must be set via map_extra or mmap()", errno: syscall.EINVAL, insn: 0,
+		},
+		{
+			name: "arena address not needed without an arena",
+			prog: prog([]ins{movImm(asm.R0, 0), exit()}, nil),
+			env:  &Env{},
+		},
+		{
+			name: "cast with another imm",
+			prog: prog(withArena(
+				cast(asm.R1, asm.R6, 2),
+				movImm(asm.R0, 0),
+				exit(),
+			), arenaRels()),
+			msg: "addr_space_cast insn can only convert between address space 1 and 0", errno: syscall.EINVAL, insn: 2,
+		},
+		{
+			name: "cast without an arena",
+			prog: prog([]ins{
+				movImm(asm.R1, 0),
+				toArena(asm.R1, asm.R1),
+				movImm(asm.R0, 0),
+				exit(),
+			}, nil),
+			msg: "addr_space_cast insn can only be used in a program that has an associated arena", errno: syscall.EINVAL, insn: 1,
+		},
+		{
+			name: "direct value offset too large",
+			prog: prog([]ins{
+				ldMapValue(asm.R1, 1<<30),
+				movImm(asm.R0, 0),
+				exit(),
+			}, rels{0: valRel(testArena, 1<<30)}),
+			msg: "direct value offset of 1073741824 is not allowed", errno: syscall.EINVAL, insn: 0,
+		},
+		{
+			name: "sleepable kfunc in a non-sleepable program",
+			prog: prog([]ins{
+				ldMap(asm.R1),
+				movImm(asm.R2, 0),
+				movImm(asm.R3, 1),
+				movImm(asm.R4, -1),
+				movImm(asm.R5, 0),
+				kcall(),
+				movImm(asm.R0, 0),
+				exit(),
+			}, rels{0: mapRel(testArena), 5: kfRel("bpf_arena_alloc_pages")}),
+			msg: "program must be sleepable to call sleepable kfunc bpf_arena_alloc_pages", errno: syscall.EACCES, insn: 6,
+		},
+		{
+			name: "unknown kfunc",
+			prog: prog([]ins{
+				kcall(),
+				movImm(asm.R0, 0),
+				exit(),
+			}, rels{0: kfRel("bpf_obj_new_impl")}),
+			msg: "calling kernel function bpf_obj_new_impl is not allowed", errno: syscall.EACCES, insn: 0,
+		},
+	})
+}
+
+// sleepable marks p sleepable.
+func sleepable(p *object.ProgramSpec) *object.ProgramSpec { p.Sleepable = true; return p }
+
+func TestArenaKfuncs(t *testing.T) {
+	alloc := []ins{
+		ldMap(asm.R1),      // 0-1 slots
+		movImm(asm.R2, 0),  // 1
+		movImm(asm.R3, 1),  // 2
+		movImm(asm.R4, -1), // 3
+		movImm(asm.R5, 0),  // 4
+		kcall(),            // 5
+		// r0 is a number: the program casts it.
+		toArena(asm.R1, asm.R0),    // 6
+		st(dw, asm.R1, 0, 1),       // 7
+		ldx(dw, asm.R0, asm.R1, 0), // 8
+		exit(),
+	}
+	runVerifyTests(t, []verifyTest{
+		{
+			name:   "alloc pages returns a number to cast",
+			prog:   sleepable(prog(alloc, rels{0: mapRel(testArena), 5: kfRel("bpf_arena_alloc_pages")})),
+			access: map[int]Access{7: AccessArena, 8: AccessArena},
+		},
+		{
+			name: "alloc pages result used without the cast",
+			prog: sleepable(prog([]ins{
+				ldMap(asm.R1), movImm(asm.R2, 0), movImm(asm.R3, 1), movImm(asm.R4, -1), movImm(asm.R5, 0),
+				kcall(),
+				st(dw, asm.R0, 0, 1),
+				movImm(asm.R0, 0),
+				exit(),
+			}, rels{0: mapRel(testArena), 5: kfRel("bpf_arena_alloc_pages")})),
+			msg: "R0 invalid mem access 'scalar'", errno: syscall.EACCES, insn: 7,
+		},
+		{
+			name: "free pages",
+			prog: sleepable(prog([]ins{
+				ldMap(asm.R1), movImm(asm.R2, 0), movImm(asm.R3, 1),
+				kcall(),
+				movImm(asm.R0, 0),
+				exit(),
+			}, rels{0: mapRel(testArena), 3: kfRel("bpf_arena_free_pages")})),
+		},
+		{
+			name: "free pages leaves r0 unset",
+			prog: sleepable(prog([]ins{
+				ldMap(asm.R1), movImm(asm.R2, 0), movImm(asm.R3, 1),
+				kcall(),
+				exit(),
+			}, rels{0: mapRel(testArena), 3: kfRel("bpf_arena_free_pages")})),
+			msg: "R0 !read_ok", errno: syscall.EACCES, insn: 5,
+		},
+		{
+			name: "num iterator loop",
+			prog: prog([]ins{
+				mov(asm.R1, asm.R10),           // 0
+				aluImm(asm.ALUAdd, asm.R1, -8), // 1
+				movImm(asm.R2, 0),              // 2
+				movImm(asm.R3, 10),             // 3
+				kcall(),                        // 4 new
+				mov(asm.R1, asm.R10),           // 5
+				aluImm(asm.ALUAdd, asm.R1, -8), // 6
+				kcall(),                        // 7 next
+				jeqImm(asm.R0, 0, 2),           // 8
+				ldx(w, asm.R2, asm.R0, 0),      // 9
+				ja(-6),                         // 10
+				mov(asm.R1, asm.R10),           // 11
+				aluImm(asm.ALUAdd, asm.R1, -8), // 12
+				kcall(),                        // 13 destroy
+				movImm(asm.R0, 0),
+				exit(),
+			}, rels{4: kfRel("bpf_iter_num_new"), 7: kfRel("bpf_iter_num_next"), 13: kfRel("bpf_iter_num_destroy")}),
+			access: map[int]Access{9: AccessOther},
+		},
+		{
+			name: "iterator not on the stack",
+			prog: prog([]ins{
+				movImm(asm.R1, 0),
+				movImm(asm.R2, 0),
+				movImm(asm.R3, 10),
+				kcall(),
+				movImm(asm.R0, 0),
+				exit(),
+			}, rels{3: kfRel("bpf_iter_num_new")}),
+			msg: "arg#0 expected pointer to an iterator on stack", errno: syscall.EINVAL, insn: 3,
+		},
+	})
+}
