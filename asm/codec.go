@@ -79,10 +79,12 @@ func decodeOne(b []byte, check bool) (Instruction, int, error) {
 	if ins.OpCode == OpLoadImm64 {
 		if len(b) < 2*InstructionSize {
 			return Instruction{}, 0, &DecodeError{
-				OpCode:   ins.OpCode,
-				Field:    "second slot",
-				Reason:   "ld_imm64 is missing its second slot",
-				Verifier: "invalid bpf_ld_imm64 insn",
+				OpCode: ins.OpCode,
+				Field:  "second slot",
+				Reason: "ld_imm64 is missing its second slot",
+				// The kernel checks how a program ends before it looks
+				// at ld_imm64 pairs, so this is what it reports.
+				Verifier: "last insn is not an exit or jmp",
 				Err:      ErrTruncated,
 			}
 		}

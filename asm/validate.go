@@ -20,8 +20,8 @@ type DecodeError struct {
 	Offset int
 	// OpCode is the instruction's opcode byte.
 	OpCode OpCode
-	// Field names what is wrong: "opcode", "dst", "src", "off", "imm",
-	// "second slot" (of ld_imm64) or "length".
+	// Field names what is wrong: "opcode", "mode", "dst", "src", "off",
+	// "imm", "second slot" (of ld_imm64) or "length".
 	Field string
 	// Reason explains the problem.
 	Reason string
@@ -132,17 +132,18 @@ func (ins Instruction) validateLD() *DecodeError {
 }
 
 func (ins Instruction) validateLDX() *DecodeError {
-	switch ins.Mode() {
-	case ModeMEM:
-	case ModeMEMSX:
-		if ins.OpCode.Size() == SizeDW {
-			return ins.unknownOpcode()
-		}
-	default:
-		return ins.unknownOpcode()
+	// The kernel checks mode and imm in one pass over the program before
+	// it consults its opcode table, hence the reserved-fields message for a
+	// bad mode.
+	const msg = "BPF_LDX uses reserved fields"
+	if m := ins.Mode(); m != ModeMEM && m != ModeMEMSX {
+		return ins.invalid("mode", msg, "LDX mode must be MEM or MEMSX (got %v)", m)
 	}
 	if ins.Constant != 0 {
-		return ins.invalid("imm", "BPF_LDX uses reserved fields", "imm must be 0 (got %d)", ins.Constant)
+		return ins.invalid("imm", msg, "imm must be 0 (got %d)", ins.Constant)
+	}
+	if ins.Mode() == ModeMEMSX && ins.OpCode.Size() == SizeDW {
+		return ins.unknownOpcode()
 	}
 	if err := ins.checkReg("dst", ins.Dst); err != nil {
 		return err
@@ -169,7 +170,7 @@ func (ins Instruction) validateSTX() *DecodeError {
 	case ModeATOMIC:
 		op := ins.AtomicOp()
 		if !op.Valid() {
-			return ins.invalid("imm", fmt.Sprintf("BPF_ATOMIC uses invalid atomic opcode %02x", int32(op)), "unknown atomic operation %#x", int32(op))
+			return ins.invalid("imm", fmt.Sprintf("BPF_ATOMIC uses invalid atomic opcode %02x", uint32(op)), "unknown atomic operation %#x", uint32(op))
 		}
 		size := ins.OpCode.Size()
 		if op != AtomicLoadAcquire && op != AtomicStoreRelease && size != SizeW && size != SizeDW {
@@ -321,15 +322,17 @@ func (ins Instruction) validateJump() *DecodeError {
 			return ins.invalid("imm", msg, "imm must be 0 (got %d)", ins.Constant)
 		}
 	default:
+		// The kernel reads the dst operand before it looks at the
+		// reserved fields of a conditional jump.
+		if err := ins.checkReg("dst", ins.Dst); err != nil {
+			return err
+		}
 		const msg = "BPF_JMP/JMP32 uses reserved fields"
 		if x && ins.Constant != 0 {
 			return ins.invalid("imm", msg, "imm must be 0 when comparing registers (got %d)", ins.Constant)
 		}
 		if !x && ins.Src != 0 {
 			return ins.invalid("src", msg, "src must be 0 when comparing with imm (got %d)", ins.Src)
-		}
-		if err := ins.checkReg("dst", ins.Dst); err != nil {
-			return err
 		}
 		if x {
 			return ins.checkReg("src", ins.Src)
