@@ -51,8 +51,8 @@ func TestCorruptObjects(t *testing.T) {
 		{"truncated header", func(b []byte) []byte { return b[:40] }, "", nil, "reading ELF"},
 		{"truncated sections", func(b []byte) []byte { return b[:len(b)/2] }, "", nil, ""},
 		{"wrong machine", func(b []byte) []byte { le.PutUint16(b[18:], uint16(elf.EM_X86_64)); return b }, "", ErrNotBPF, "EM_X86_64"},
-		{"big-endian", func(b []byte) []byte { b[elf.EI_DATA] = byte(elf.ELFDATA2MSB); return b }, "", nil, ""},
-		{"32-bit", func(b []byte) []byte { b[elf.EI_CLASS] = byte(elf.ELFCLASS32); return b }, "", nil, ""},
+		{"big-endian", func(b []byte) []byte { b[elf.EI_DATA] = byte(elf.ELFDATA2MSB); return b }, "", ErrNotBPF, "little-endian"},
+		{"32-bit", func(b []byte) []byte { b[elf.EI_CLASS] = byte(elf.ELFCLASS32); return b }, "", ErrNotBPF, "ELFCLASS32"},
 		{"bad relocation type", func(b []byte) []byte {
 			le.PutUint32(b[rel.Offset+8:], 99)
 			return b

@@ -179,6 +179,12 @@ func (k *linker) relocate(i int) error {
 	if s == nil {
 		return l.errorf(o.sec.name, off, "relocation against symbol %q in section index %d, which is not supported", sym.Name, sym.Section)
 	}
+	name := sym.Name
+	if name == "" {
+		// Static data and functions are referenced through the
+		// section's own symbol, which has no name of its own.
+		name = s.name
+	}
 	if sym.Value%asm.InstructionSize != 0 && s.kind == secProgram {
 		return l.errorf(o.sec.name, off, "relocation against misaligned function symbol %q", sym.Name)
 	}
@@ -198,7 +204,7 @@ func (k *linker) relocate(i int) error {
 			return l.errorf(o.sec.name, off, "relocation against %q at %#x of %s, which is no map", sym.Name, sym.Value, s.name)
 		}
 		ins.Src, ins.Constant = asm.PseudoMapFD, 0
-		k.p.Relocations[i] = Relocation{Kind: RelocMap, Map: m, Symbol: sym.Name}
+		k.p.Relocations[i] = Relocation{Kind: RelocMap, Map: m, Symbol: name}
 	case s.kind == secData || s.kind == secArenaData:
 		if s.m == nil {
 			return l.errorf(o.sec.name, off, "relocation against %q in empty section %s", sym.Name, s.name)
@@ -210,7 +216,7 @@ func (k *linker) relocate(i int) error {
 			return l.errorf(o.sec.name, off, "reference to %q+%d is outside section %s", sym.Name, imm, s.name)
 		}
 		ins.Src, ins.Constant = asm.PseudoMapValue, at<<32
-		k.p.Relocations[i] = Relocation{Kind: RelocMapValue, Map: s.m, Offset: uint32(at), Symbol: sym.Name}
+		k.p.Relocations[i] = Relocation{Kind: RelocMapValue, Map: s.m, Offset: uint32(at), Symbol: name}
 	default:
 		return l.errorf(o.sec.name, off, "relocation against %q in section %s is not supported", sym.Name, s.name)
 	}

@@ -3,6 +3,7 @@ package object
 import (
 	"bytes"
 	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -156,6 +157,21 @@ func (l *loader) load() error {
 }
 
 func (l *loader) openELF() error {
+	// Look at the identification bytes first: debug/elf would read a
+	// big-endian or 32-bit header with the wrong layout and report
+	// something less helpful than what the object is.
+	var ident [elf.EI_NIDENT + 4]byte
+	if n, _ := l.r.ReadAt(ident[:], 0); n == len(ident) && string(ident[:4]) == elf.ELFMAG {
+		if d := elf.Data(ident[elf.EI_DATA]); d != elf.ELFDATA2LSB {
+			return &Error{File: l.name, Offset: elf.EI_DATA, Err: fmt.Errorf("%w: %v (only little-endian objects are supported)", ErrNotBPF, d)}
+		}
+		if c := elf.Class(ident[elf.EI_CLASS]); c != elf.ELFCLASS64 {
+			return &Error{File: l.name, Offset: elf.EI_CLASS, Err: fmt.Errorf("%w: class %v", ErrNotBPF, c)}
+		}
+		if m := elf.Machine(binary.LittleEndian.Uint16(ident[18:])); m != elf.EM_BPF {
+			return &Error{File: l.name, Offset: 18, Err: fmt.Errorf("%w: machine %v", ErrNotBPF, m)}
+		}
+	}
 	f, err := elf.NewFile(l.r)
 	if err != nil {
 		return &Error{File: l.name, Offset: -1, Err: fmt.Errorf("reading ELF: %w", err)}
@@ -309,9 +325,9 @@ func (l *loader) readRelocations(h *elf.Section, target *section) error {
 	target.rels = make(map[int]relocation)
 	for off := 0; off < len(data); off += entSize {
 		r := relocation{
-			off: leUint64(data[off:]),
-			typ: uint32(leUint64(data[off+8:])),
-			sym: int(leUint64(data[off+8:]) >> 32),
+			off: binary.LittleEndian.Uint64(data[off:]),
+			typ: uint32(binary.LittleEndian.Uint64(data[off+8:])),
+			sym: int(binary.LittleEndian.Uint64(data[off+8:]) >> 32),
 		}
 		if r.off%asm.InstructionSize != 0 || r.off >= uint64(len(target.data)) {
 			return l.errorf(h.Name, int64(off), "relocation offset %#x is outside %s or not on an instruction", r.off, target.name)
@@ -326,12 +342,6 @@ func (l *loader) readRelocations(h *elf.Section, target *section) error {
 		target.rels[slot] = r
 	}
 	return nil
-}
-
-func leUint64(b []byte) uint64 {
-	_ = b[7]
-	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
 func (l *loader) readSymbols() error {
