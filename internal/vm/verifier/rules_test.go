@@ -1,0 +1,377 @@
+package verifier
+
+import (
+	"syscall"
+	"testing"
+
+	"github.com/bpfarena/bpfarena/asm"
+	"github.com/bpfarena/bpfarena/object"
+	"github.com/cilium/ebpf/btf"
+)
+
+var (
+	btfInt  = &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}
+	btfU64  = &btf.Int{Name: "u64", Size: 8}
+	btfVoid = &btf.Void{}
+)
+
+func btfFunc(name string, ret btf.Type, params ...btf.Type) *btf.Func {
+	fp := &btf.FuncProto{Return: ret}
+	for i, p := range params {
+		fp.Params = append(fp.Params, btf.FuncParam{Name: string(rune('a' + i)), Type: p})
+	}
+	return &btf.Func{Name: name, Type: fp, Linkage: btf.GlobalFunc}
+}
+
+func TestGeneralRules(t *testing.T) {
+	strict := &Env{ArenaFixed: true, StrictStack: true}
+	runVerifyTests(t, []verifyTest{
+		{
+			name: "unreachable insn",
+			prog: prog([]ins{movImm(asm.R0, 0), exit(), movImm(asm.R0, 1), exit()}, nil),
+			msg:  "unreachable insn 2", errno: syscall.EINVAL, insn: 2,
+		},
+		{
+			name: "jump out of range",
+			prog: prog([]ins{movImm(asm.R0, 0), ja(5), exit()}, nil),
+			msg:  "jump out of range from insn 1 to 7", errno: syscall.EINVAL, insn: 1,
+		},
+		{
+			name: "jump backwards out of range",
+			prog: prog([]ins{movImm(asm.R0, 0), jeqImm(asm.R0, 0, -3), exit()}, nil),
+			msg:  "jump out of range from insn 1 to -1", errno: syscall.EINVAL, insn: 1,
+		},
+		{
+			name: "jump into the middle of ld_imm64",
+			prog: prog([]ins{movImm(asm.R0, 0), jeqImm(asm.R0, 0, 1), ldImm(asm.R1, 1), exit()}, nil),
+			msg:  "jump into the middle of ldimm64 insn 2", errno: syscall.EINVAL, insn: 2,
+		},
+		{
+			name: "fall off the end",
+			prog: prog([]ins{movImm(asm.R0, 0)}, nil),
+			msg:  "last insn is not an exit or jmp", errno: syscall.EINVAL, insn: 0,
+		},
+		{
+			name: "back-edges are allowed",
+			prog: prog([]ins{
+				movImm(asm.R0, 0),
+				aluImm(asm.ALUAdd, asm.R0, 1),
+				jgtImm(asm.R0, 100, 1),
+				ja(-3),
+				exit(),
+			}, nil),
+		},
+		{
+			name: "loop with unknown bound terminates",
+			prog: prog([]ins{
+				ldx(w, asm.R2, asm.R1, 0),
+				movImm(asm.R0, 0),
+				aluImm(asm.ALUAdd, asm.R0, 1),
+				aluImm(asm.ALUAdd, asm.R2, -1),
+				jneImm(asm.R2, 0, -3),
+				exit(),
+			}, nil),
+		},
+		{
+			name: "uninitialised register",
+			prog: prog([]ins{mov(asm.R0, asm.R3), exit()}, nil),
+			msg:  "R3 !read_ok", errno: syscall.EACCES, insn: 0,
+		},
+		{
+			name: "r0 not set at exit",
+			prog: prog([]ins{exit()}, nil),
+			msg:  "R0 !read_ok", errno: syscall.EACCES, insn: 0,
+		},
+		{
+			name: "frame pointer is read only",
+			prog: prog([]ins{movImm(asm.R10, 0), exit()}, nil),
+			msg:  "frame pointer is read only", errno: syscall.EACCES, insn: 0,
+		},
+		{
+			name: "dereferencing a scalar",
+			prog: prog([]ins{movImm(asm.R1, 4096), ldx(dw, asm.R0, asm.R1, 0), exit()}, nil),
+			msg:  "R1 invalid mem access 'scalar'", errno: syscall.EACCES, insn: 1,
+		},
+		{
+			name: "stack write out of bounds",
+			prog: prog([]ins{st(dw, asm.R10, -520, 0), movImm(asm.R0, 0), exit()}, nil),
+			msg:  "invalid write to stack R10 off=-520 size=8", errno: syscall.EACCES, insn: 0,
+		},
+		{
+			name: "stack write above the frame",
+			prog: prog([]ins{mov(asm.R1, asm.R10), stx(dw, asm.R1, 0, asm.R1), movImm(asm.R0, 0), exit()}, nil),
+			msg:  "invalid write to stack R1 off=0 size=8", errno: syscall.EACCES, insn: 1,
+		},
+		{
+			name: "stack read out of bounds",
+			prog: prog([]ins{ldx(w, asm.R0, asm.R10, 4), exit()}, nil),
+			msg:  "invalid read from stack R10 off=4 size=4", errno: syscall.EACCES, insn: 0,
+		},
+		{
+			name: "uninitialised stack read, unprivileged",
+			prog: prog([]ins{st(w, asm.R10, -8, 0), ldx(dw, asm.R0, asm.R10, -8), exit()}, nil),
+			env:  strict,
+			msg:  "invalid read from stack off -8+4 size 8", errno: syscall.EACCES, insn: 1,
+		},
+		{
+			name: "uninitialised stack read, privileged",
+			prog: prog([]ins{st(w, asm.R10, -8, 0), ldx(dw, asm.R0, asm.R10, -8), exit()}, nil),
+		},
+		{
+			name: "misaligned stack access",
+			prog: prog([]ins{st(w, asm.R10, -6, 0), movImm(asm.R0, 0), exit()}, nil),
+			msg:  "misaligned stack access off (0x0; 0x0)+0+-6 size 4", errno: syscall.EACCES, insn: 0,
+		},
+		{
+			name: "pointer arithmetic on stack followed",
+			prog: prog([]ins{
+				mov(asm.R1, asm.R10),
+				aluImm(asm.ALUAdd, asm.R1, -16),
+				st(dw, asm.R1, 8, 5),
+				ldx(dw, asm.R0, asm.R10, -8),
+				exit(),
+			}, nil),
+			env: strict,
+		},
+		{
+			name:   "map value in bounds",
+			prog:   prog([]ins{ldMapValue(asm.R1, 8), ldx(dw, asm.R0, asm.R1, 0), exit()}, rels{0: valRel(testBSS, 8)}),
+			access: map[int]Access{1: AccessOther},
+		},
+		{
+			name: "map value out of bounds",
+			prog: prog([]ins{ldMapValue(asm.R1, 8), ldx(dw, asm.R0, asm.R1, 4), exit()}, rels{0: valRel(testBSS, 8)}),
+			msg:  "invalid access to map value, value_size=16 off=12 size=8", errno: syscall.EACCES, insn: 2,
+		},
+		{
+			name: "map value negative offset",
+			prog: prog([]ins{ldMapValue(asm.R1, 0), st(b, asm.R1, -1, 0), movImm(asm.R0, 0), exit()}, rels{0: valRel(testBSS, 0)}),
+			msg:  "invalid access to map value, value_size=16 off=-1 size=1", errno: syscall.EACCES, insn: 2,
+		},
+		{
+			name: "write into read-only data",
+			prog: prog([]ins{ldMapValue(asm.R1, 0), st(w, asm.R1, 0, 0), movImm(asm.R0, 0), exit()}, rels{0: valRel(testRodata, 0)}),
+			msg:  "write into map forbidden, value_size=8 off=0 size=4", errno: syscall.EACCES, insn: 2,
+		},
+		{
+			name: "read-only data is known: dead branch not checked",
+			prog: prog([]ins{
+				ldMapValue(asm.R1, 0),
+				ldx(w, asm.R2, asm.R1, 0), // 1
+				jneImm(asm.R2, 0, 1),
+				exit(), // r0 unset: dead
+				movImm(asm.R0, 0),
+				exit(),
+			}, rels{0: valRel(testRodata, 0)}),
+		},
+		{
+			name: "map value offset past the value",
+			prog: prog([]ins{ldMapValue(asm.R1, 16), movImm(asm.R0, 0), exit()}, rels{0: valRel(testBSS, 16)}),
+			msg:  "invalid access to map value pointer, value_size=16 off=16", errno: syscall.EINVAL, insn: 0,
+		},
+		{
+			name: "unknown helper",
+			prog: prog([]ins{helper(999), exit()}, nil),
+			msg:  "invalid func unknown#999", errno: syscall.EINVAL, insn: 0,
+		},
+		{
+			name: "helper the vm does not provide",
+			prog: prog([]ins{helper(12), exit()}, nil),
+			msg:  "program of this type cannot use helper bpf_tail_call#12", errno: syscall.EINVAL, insn: 0,
+		},
+		{
+			name: "helper clobbers r1-r5",
+			prog: prog([]ins{movImm(asm.R1, 1), helper(5), mov(asm.R0, asm.R1), exit()}, nil),
+			msg:  "R1 !read_ok", errno: syscall.EACCES, insn: 2,
+		},
+		{
+			name: "lookup result needs a null check",
+			prog: prog([]ins{
+				st(w, asm.R10, -4, 0),
+				ldMap(asm.R1),
+				mov(asm.R2, asm.R10),
+				aluImm(asm.ALUAdd, asm.R2, -4),
+				helper(1),
+				ldx(dw, asm.R0, asm.R0, 0),
+				exit(),
+			}, rels{1: mapRel(testHash)}),
+			msg: "R0 invalid mem access 'map_value_or_null'", errno: syscall.EACCES, insn: 6,
+		},
+		{
+			name: "lookup result after a null check",
+			prog: prog([]ins{
+				st(w, asm.R10, -4, 0),
+				ldMap(asm.R1),
+				mov(asm.R2, asm.R10),
+				aluImm(asm.ALUAdd, asm.R2, -4),
+				helper(1),
+				mov(asm.R6, asm.R0),        // 5 a copy, checked through r0
+				jeqImm(asm.R0, 0, 2),       // 6
+				ldx(dw, asm.R0, asm.R6, 0), // 7
+				exit(),
+				movImm(asm.R0, 0),
+				exit(),
+			}, rels{1: mapRel(testHash)}),
+			access: map[int]Access{7: AccessOther},
+		},
+		{
+			name: "lookup result out of bounds",
+			prog: prog([]ins{
+				st(w, asm.R10, -4, 0),
+				ldMap(asm.R1),
+				mov(asm.R2, asm.R10),
+				aluImm(asm.ALUAdd, asm.R2, -4),
+				helper(1),
+				jeqImm(asm.R0, 0, 2),
+				ldx(dw, asm.R0, asm.R0, 4),
+				exit(),
+				movImm(asm.R0, 0),
+				exit(),
+			}, rels{1: mapRel(testHash)}),
+			msg: "invalid access to map value, value_size=8 off=4 size=8", errno: syscall.EACCES, insn: 7,
+		},
+		{
+			name: "lookup with a scalar map",
+			prog: prog([]ins{movImm(asm.R1, 0), movImm(asm.R2, 0), helper(1), exit()}, nil),
+			msg:  "R1 type=scalar expected=map_ptr", errno: syscall.EACCES, insn: 2,
+		},
+		{
+			name: "32-bit pointer arithmetic",
+			prog: prog([]ins{mov(asm.R1, asm.R10), alu32Imm(asm.ALUAdd, asm.R1, 8), movImm(asm.R0, 0), exit()}, nil),
+			msg:  "R1 32-bit pointer arithmetic prohibited", errno: syscall.EACCES, insn: 1,
+		},
+		{
+			name: "bitwise operator on a pointer",
+			prog: prog([]ins{mov(asm.R1, asm.R10), aluImm(asm.ALUAnd, asm.R1, 8), movImm(asm.R0, 0), exit()}, nil),
+			msg:  "R1 bitwise operator &= on pointer prohibited", errno: syscall.EACCES, insn: 1,
+		},
+		{
+			name: "division by zero constant",
+			prog: prog([]ins{movImm(asm.R0, 1), aluImm(asm.ALUDiv, asm.R0, 0), exit()}, nil),
+			msg:  "div by zero", errno: syscall.EINVAL, insn: 1,
+		},
+		{
+			name: "modified ctx pointer",
+			prog: prog([]ins{aluImm(asm.ALUAdd, asm.R1, 8), ldx(w, asm.R0, asm.R1, 0), exit()}, nil),
+			msg:  "dereference of modified ctx ptr R1 off=8 disallowed", errno: syscall.EACCES, insn: 1,
+		},
+		{
+			name:   "ctx read",
+			prog:   prog([]ins{ldx(w, asm.R0, asm.R1, 4), exit()}, nil),
+			access: map[int]Access{0: AccessOther},
+		},
+		{
+			name: "xdp packet pointers",
+			prog: func() *object.ProgramSpec {
+				p := prog([]ins{
+					ldx(w, asm.R2, asm.R1, 0), // data
+					ldx(w, asm.R3, asm.R1, 4), // data_end
+					mov(asm.R4, asm.R2),
+					aluImm(asm.ALUAdd, asm.R4, 14),
+					{OpCode: 0x2d, Dst: asm.R4, Src: asm.R3, Offset: 2}, // if r4 > r3 goto +2
+					ldx(b, asm.R0, asm.R2, 12),
+					exit(),
+					movImm(asm.R0, 2),
+					exit(),
+				}, nil)
+				p.Type = object.XDP
+				return p
+			}(),
+			access: map[int]Access{5: AccessOther},
+		},
+		{
+			name: "packet end is not memory",
+			prog: func() *object.ProgramSpec {
+				p := prog([]ins{ldx(w, asm.R3, asm.R1, 4), ldx(b, asm.R0, asm.R3, 0), exit()}, nil)
+				p.Type = object.XDP
+				return p
+			}(),
+			msg: "R3 invalid mem access 'pkt_end'", errno: syscall.EACCES, insn: 1,
+		},
+		{
+			name: "variable set and tested under the same condition",
+			prog: prog([]ins{
+				ldx(w, asm.R6, asm.R1, 0),
+				jeqImm(asm.R6, 0, 1),
+				movImm(asm.R7, 5),
+				jeqImm(asm.R6, 0, 1),
+				mov(asm.R0, asm.R7),
+				movImm(asm.R0, 0),
+				exit(),
+			}, nil),
+		},
+	})
+}
+
+func TestCalls(t *testing.T) {
+	// main: r1 = arena pointer; call static f; f stores through r1.
+	static := prog(withArena(
+		toArena(asm.R1, asm.R6), // 1
+		pcall(2),                // 2 -> slot 3+2 = 5 (insn 4)
+		movImm(asm.R0, 0),       // 3
+		exit(),                  // 4? no: see below
+	), arenaRels())
+	// indices: 0 ld(2 slots) 1 cast(slot2) 2 call(slot3) 3 mov(slot4) 4 exit(slot5)
+	static.Instructions = append(static.Instructions[:4], exit(),
+		st(dw, asm.R1, 0, 1), // 5 (slot 6)
+		movImm(asm.R0, 0),
+		exit(),
+	)
+	static.Instructions[2] = pcall(2) // slot 3 + 1 + 2 = 6
+
+	gfn := btfFunc("g", btfInt, &btf.Pointer{Target: btfU64}, btfU64)
+	global := func(arg ins) *object.ProgramSpec {
+		p := prog(withArena(
+			arg,                  // 1: r1
+			movImm(asm.R2, 7),    // 2
+			pcall(2),             // 3 (slot 4) -> slot 7 = insn 6
+			movImm(asm.R0, 0),    // 4
+			exit(),               // 5
+			st(dw, asm.R1, 0, 1), // 6 g: *r1 = 1
+			mov(asm.R0, asm.R2),  // 7
+			exit(),               // 8
+		), arenaRels())
+		p.Funcs = []object.Func{
+			{Name: "test", Index: 0},
+			{Name: "g", Index: 6, Slot: 7, Type: gfn, ArenaArgs: []bool{true, false}, Global: true},
+		}
+		return p
+	}
+	loop := prog([]ins{
+		movImm(asm.R1, 10),    // 0
+		ldFunc(asm.R2, 5),     // 1 (slots 1-2) -> slot 3+5 = 8 (insn 7)
+		mov(asm.R3, asm.R10),  // 2 (slot 3)
+		movImm(asm.R4, 0),     // 3
+		helper(181),           // 4
+		movImm(asm.R0, 0),     // 5
+		exit(),                // 6 (slot 7)
+		st(dw, asm.R2, -8, 1), // 7 cb: *(ctx - 8) = 1 (caller's stack)
+		movImm(asm.R0, 0),     // 8
+		exit(),                // 9
+	}, nil)
+	runVerifyTests(t, []verifyTest{
+		{name: "static function gets the caller's arena pointer", prog: static, access: map[int]Access{5: AccessArena}},
+		{name: "global function arena argument", prog: global(toArena(asm.R1, asm.R6)), access: map[int]Access{6: AccessArena}},
+		{name: "global function arena argument given a scalar", prog: global(movImm(asm.R1, 0)), access: map[int]Access{6: AccessArena}},
+		{
+			name: "global function arena argument given the stack",
+			prog: global(mov(asm.R1, asm.R10)),
+			msg:  "R1 is not a pointer to arena or scalar.", errno: syscall.EINVAL, insn: 4,
+		},
+		{
+			name: "global function scalar argument given a pointer",
+			prog: func() *object.ProgramSpec {
+				p := global(toArena(asm.R1, asm.R6))
+				p.Instructions[2] = mov(asm.R2, asm.R10)
+				return p
+			}(),
+			msg: "R2 is not a scalar", errno: syscall.EINVAL, insn: 4,
+		},
+		{name: "bpf_loop callback writes the caller's stack", prog: loop, access: map[int]Access{7: AccessOther}},
+		{
+			name: "recursion is bounded",
+			prog: prog([]ins{pcall(-1), exit()}, nil),
+			msg:  "the call stack of 9 frames is too deep !", errno: syscall.E2BIG, insn: 0,
+		},
+	})
+}
