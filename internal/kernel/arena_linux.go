@@ -21,7 +21,10 @@ const (
 	opAlloc   = 1
 	opFree    = 2
 	opReserve = 3
-	opProbe   = 4 // read the first 8 bytes of a page
+	// opPresent reserves one page and frees it again if that worked (the
+	// page was free); if the page was busy it reads its first 8 bytes
+	// into the count field.
+	opPresent = 4
 )
 
 // pageCtxSize is the size of the page program's ctx:
@@ -33,10 +36,14 @@ const pageCtxSize = 32
 // on the same arena, so Go and BPF allocations share one allocator and
 // follow the same rules.
 type backend struct {
-	mu    sync.Mutex // one op at a time: probes read the program's stream
+	mu    sync.Mutex // one op at a time: Present reads the program's stream
 	prog  *sys.FD
 	geo   arena.Geometry
 	noRes bool // the kernel has no bpf_arena_reserve_pages
+	// reserved are the pages Go reserved and has not freed since. BPF
+	// reads of reserved and of allocated zero pages look alike, so
+	// Present needs this to tell them apart.
+	reserved map[uint32]bool
 }
 
 // Kernel functions the page program calls.
@@ -77,8 +84,9 @@ func newBackend(km *kmap) (*backend, error) {
 		return nil, err
 	}
 	return &backend{
-		prog:  fd,
-		noRes: noRes,
+		prog:     fd,
+		noRes:    noRes,
+		reserved: make(map[uint32]bool),
 		geo: arena.Geometry{
 			Start:      uint64(sys.Addr(km.mem)),
 			Pages:      uint32(len(km.mem) / arena.PageSize),
@@ -94,8 +102,13 @@ func newBackend(km *kmap) (*backend, error) {
 //	switch op: alloc(r1, r2, r3, NUMA_NO_NODE, 0) -> ctx->ret
 //	           free(r1, r2, r3)
 //	           reserve(r1, r2, r3) -> ctx->ret
-//	           probe: ctx->ret = *(u64 *)arena_cast(r2)
+//	           present: ctx->ret = reserve(r1, r2, 1)
+//	                    if 0: free(r1, r2, 1)
+//	                    else: ctx->count = *(u64 *)arena_cast(r2)
 //	returns 0, or -EINVAL for an unknown op.
+//
+// The present block comes last because it holds an ld_imm64 (two slots),
+// and the jump offsets to the blocks are counted in instructions.
 func pageProgram(mapFD, alloc, free, reserve int32, noReserve bool) asm.Instructions {
 	ldx := asm.MemOpCode(asm.ClassLDX, asm.ModeMEM, asm.SizeDW)
 	stx := asm.MemOpCode(asm.ClassSTX, asm.ModeMEM, asm.SizeDW)
@@ -124,11 +137,31 @@ func pageProgram(mapFD, alloc, free, reserve int32, noReserve bool) asm.Instruct
 		reserveB = append(reserveB, call(reserve), storeRet)
 		reserveB = append(reserveB, ret(0)...)
 	}
-	probeB = append(probeB,
-		asm.Instruction{OpCode: asm.OpMov64Reg, Dst: asm.R2, Src: asm.R2, Offset: asm.AddrSpaceCastOffset, Constant: asm.CastToArena},
-		asm.Instruction{OpCode: ldx, Dst: asm.R0, Src: asm.R2},
-		storeRet)
-	probeB = append(probeB, ret(0)...)
+	probe := []asm.Instruction{
+		{OpCode: ldx, Dst: asm.R2, Src: asm.R6, Offset: 8},
+		{OpCode: asm.OpMov64Reg, Dst: asm.R2, Src: asm.R2, Offset: asm.AddrSpaceCastOffset, Constant: asm.CastToArena},
+		{OpCode: ldx, Dst: asm.R0, Src: asm.R2},
+		{OpCode: stx, Dst: asm.R6, Src: asm.R0, Offset: 16},
+	}
+	probe = append(probe, ret(0)...)
+	if noReserve {
+		probeB = probe
+	} else {
+		undo := []asm.Instruction{
+			{OpCode: asm.OpLoadImm64, Dst: asm.R1, Src: asm.PseudoMapFD, Constant: int64(mapFD)},
+			{OpCode: ldx, Dst: asm.R2, Src: asm.R6, Offset: 8},
+			{OpCode: movK, Dst: asm.R3, Constant: 1},
+			call(free),
+		}
+		undo = append(undo, ret(0)...)
+		undoSlots := int16(len(undo) + 1) // the ld_imm64 takes two slots
+		probeB = append(probeB,
+			asm.Instruction{OpCode: movK, Dst: asm.R3, Constant: 1},
+			call(reserve), storeRet,
+			asm.Instruction{OpCode: asm.JumpOpCode(asm.ClassJMP, asm.JumpJNE, asm.SourceK), Dst: asm.R0, Constant: 0, Offset: undoSlots})
+		probeB = append(probeB, undo...)
+		probeB = append(probeB, probe...)
+	}
 	deflt := ret(-int64(unix.EINVAL))
 
 	head := []asm.Instruction{
@@ -142,7 +175,7 @@ func pageProgram(mapFD, alloc, free, reserve int32, noReserve bool) asm.Instruct
 	// the op blocks; all are one slot per instruction, so the distance to a
 	// block is the number of instructions in between.
 	blocks := [][]asm.Instruction{allocB, freeB, reserveB, probeB}
-	ops := []int64{opAlloc, opFree, opReserve, opProbe}
+	ops := []int64{opAlloc, opFree, opReserve, opPresent}
 	var insns asm.Instructions
 	insns = append(insns, head...)
 	target := len(deflt) // from after the last jump to the first block
@@ -158,29 +191,28 @@ func pageProgram(mapFD, alloc, free, reserve int32, noReserve bool) asm.Instruct
 	return insns
 }
 
-// run runs one op of the page program and returns ctx->ret and whatever
-// the program wrote to its stderr stream.
-func (b *backend) run(op, addr uint64, count uint32) (uint64, string, error) {
+// run runs one op of the page program and returns ctx->ret, ctx->count
+// and whatever the program wrote to its stderr stream.
+func (b *backend) run(op, addr uint64, count uint32) (ret, val uint64, stderr string, err error) {
 	ctx := make([]byte, pageCtxSize)
 	binary.LittleEndian.PutUint64(ctx[0:], op)
 	binary.LittleEndian.PutUint64(ctx[8:], addr)
 	binary.LittleEndian.PutUint64(ctx[16:], uint64(count))
 	r, err := sys.ProgTestRun(b.prog, sys.ProgRunOptions{CtxIn: ctx})
 	if err != nil {
-		return 0, "", fmt.Errorf("arena page program: %w", err)
+		return 0, 0, "", fmt.Errorf("arena page program: %w", err)
 	}
 	if int32(r.Retval) < 0 {
-		return 0, "", fmt.Errorf("arena page program: %w", unix.Errno(-int32(r.Retval)))
+		return 0, 0, "", fmt.Errorf("arena page program: %w", unix.Errno(-int32(r.Retval)))
 	}
-	var stderr string
-	if op == opProbe {
+	if op == opPresent {
 		out, err := sys.ProgStreamRead(b.prog, sys.StreamStderr)
 		if err != nil && !errors.Is(err, sys.ErrNoStreams) {
-			return 0, "", fmt.Errorf("arena page program: read stream: %w", err)
+			return 0, 0, "", fmt.Errorf("arena page program: read stream: %w", err)
 		}
 		stderr = string(out)
 	}
-	return binary.LittleEndian.Uint64(ctx[24:]), stderr, nil
+	return binary.LittleEndian.Uint64(ctx[24:]), binary.LittleEndian.Uint64(ctx[16:]), stderr, nil
 }
 
 func (b *backend) close() error {
@@ -220,7 +252,7 @@ func (b *backend) Alloc(addr uint64, count uint32) (uint64, error) {
 	if b.prog.Int() < 0 {
 		return 0, arena.ErrClosed
 	}
-	got, _, err := b.run(opAlloc, addr, count)
+	got, _, _, err := b.run(opAlloc, addr, count)
 	if err != nil {
 		return 0, err
 	}
@@ -241,8 +273,19 @@ func (b *backend) Free(addr uint64, count uint32) error {
 	if b.prog.Int() < 0 {
 		return arena.ErrClosed
 	}
-	_, _, err := b.run(opFree, addr, count)
-	return err
+	if _, _, _, err := b.run(opFree, addr, count); err != nil {
+		return err
+	}
+	if count == 0 || addr == 0 {
+		return nil
+	}
+	// The kfunc looks only at the low 32 bits, rounded down to a page,
+	// and clips at the end.
+	first := (uint32(addr) - uint32(b.geo.Start)) / arena.PageSize
+	for p := first; p < b.geo.Pages && p-first < count; p++ {
+		delete(b.reserved, p)
+	}
+	return nil
 }
 
 // Reserve reserves count pages at addr with bpf_arena_reserve_pages.
@@ -255,12 +298,18 @@ func (b *backend) Reserve(addr uint64, count uint32) error {
 	if b.noRes {
 		return fmt.Errorf("arena: this kernel has no %s: %w", kfuncReserve, unix.EOPNOTSUPP)
 	}
-	ret, _, err := b.run(opReserve, addr, count)
+	ret, _, _, err := b.run(opReserve, addr, count)
 	if err != nil {
 		return err
 	}
 	switch errno := int32(ret); {
 	case errno == 0:
+		if addr%arena.PageSize == 0 {
+			first := (addr - b.geo.Start) / arena.PageSize
+			for p := uint64(0); p < uint64(count); p++ {
+				b.reserved[uint32(first+p)] = true
+			}
+		}
 		return nil
 	case errno == -int32(unix.EBUSY):
 		return fmt.Errorf("arena: reserve %d pages at %#x: %w", count, addr, arena.ErrBusy)
@@ -271,10 +320,17 @@ func (b *backend) Reserve(addr uint64, count uint32) error {
 	}
 }
 
-// Present reports whether BPF sees the page at pgoff: the page program
-// reads it, and the kernel reports a fault on the program's stderr stream
-// exactly when the page is absent (never allocated, freed, or only
-// reserved). A non-zero value proves presence without reading the stream.
+// Present reports whether the page at pgoff is allocated. The kernel has
+// no query for it, so the page program tries to reserve the page: that
+// succeeds only on a free page, and is undone at once. A busy page is
+// allocated or reserved; the program reads it, and non-zero data proves
+// it allocated. A busy page reading zero is taken as reserved when Go
+// reserved it, else as allocated: a page that a BPF program reserved and
+// that holds zeros reads as present. A kernel that reports arena faults on
+// the program's stream (newer than 6.18) settles that case too.
+//
+// The brief reservation makes a concurrent bpf_arena_alloc_pages with a
+// NULL address skip this one page.
 func (b *backend) Present(pgoff uint32) bool {
 	if pgoff >= b.geo.Pages {
 		return false
@@ -284,17 +340,20 @@ func (b *backend) Present(pgoff uint32) bool {
 	if b.prog.Int() < 0 {
 		return false
 	}
-	v, stderr, err := b.run(opProbe, b.geo.Start+uint64(pgoff)*arena.PageSize, 0)
+	ret, val, stderr, err := b.run(opPresent, b.geo.Start+uint64(pgoff)*arena.PageSize, 1)
 	if err != nil {
 		return false
 	}
-	if v != 0 {
-		// The read found data, but the stream still has the (empty)
-		// state of this run; nothing to drain.
+	if !b.noRes && int32(ret) != -int32(unix.EBUSY) {
+		return false // free (now free again), or outside the arena
+	}
+	if val != 0 {
 		return true
 	}
-	faults, _ := parseFaults("arena_pages", stderr)
-	return len(faults) == 0
+	if faults, _ := parseFaults("arena_pages", stderr); len(faults) > 0 {
+		return false
+	}
+	return !b.reserved[pgoff]
 }
 
 // Touch is what a user-space access does to absent pages. Without

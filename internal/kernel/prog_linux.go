@@ -60,7 +60,9 @@ func (c *collection) loadProgram(spec *object.Spec, ps *object.ProgramSpec, opts
 		ProgName:           sys.NewObjName(sanitizeName(ps.Name)),
 		ExpectedAttachType: uint32(ps.AttachType),
 	}
-	if ps.Sleepable {
+	// Syscall programs must be sleepable on 6.18, and libbpf marks every
+	// SEC("syscall") program so.
+	if ps.Sleepable || ps.Type == object.Syscall {
 		attr.ProgFlags |= sys.ProgFlagSleepable
 	}
 	funcInfo, lineInfo := c.btfExt(spec, ps)
