@@ -153,4 +153,3 @@ func TestFaults(t *testing.T) {
 		t.Errorf("second run: %d faults, %v", len(res.Faults), err)
 	}
 }
-
