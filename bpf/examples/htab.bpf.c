@@ -115,6 +115,7 @@ int lookup(void *ctx)
 	struct htab_entry __arena *e;
 	int i;
 
+	bpf_arena_use(arena);
 	found = missed = value_sum = 0;
 	if (!t)
 		return 0;

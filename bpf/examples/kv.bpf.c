@@ -55,6 +55,7 @@ int lookup(void *ctx)
 	__u64 k = key, n;
 	int i;
 
+	bpf_arena_use(arena);
 	lookups++;
 	value = 0;
 	pos = -1;

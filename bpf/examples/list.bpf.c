@@ -58,6 +58,7 @@ int sum(void *ctx)
 	struct list_node __arena *node = head;
 	__u64 s = 0;
 
+	bpf_arena_use(arena);
 	while (node && can_loop) {
 		s += node->value;
 		node = node->next;

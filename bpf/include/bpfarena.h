@@ -184,6 +184,18 @@
 #endif
 #endif
 
+/*
+ * The verifier ties a program to its arena when the program loads the arena
+ * map's address somewhere: a page kfunc call or an arena global does it. A
+ * program that only follows arena pointers found in ordinary globals must
+ * name its arena once, or the verifier refuses its address space casts
+ * ("addr_space_cast insn can only be used in a program that has an
+ * associated arena").
+ */
+#ifndef bpf_arena_use
+#define bpf_arena_use(map) asm volatile("" : : "r"(&(map)))
+#endif
+
 /* A global function's argument that is an arena pointer. */
 #ifndef __arg_arena
 #define __arg_arena __attribute__((btf_decl_tag("arg:arena")))

@@ -1,0 +1,330 @@
+// Package bpfarena loads clang-compiled BPF objects that use an arena, runs
+// their programs and shares the arena's memory with Go code.
+//
+// Two engines run the same object behind one API: Kernel, the running Linux
+// kernel through bpf(2), and VM, an embedded pure-Go BPF runtime that
+// reproduces the kernel's arena semantics and needs neither root nor an
+// arena-capable kernel. VM is the default.
+//
+//	spec, err := bpfarena.LoadSpec("htab.bpf.o")
+//	coll, err := bpfarena.Load(spec, bpfarena.Options{})
+//	defer coll.Close()
+//	ret, err := coll.Program("build").Run(nil)
+//	head, err := bpfarena.Global[arena.Ptr[Node]](coll, "head")
+//	for n := head.Get(); !n.IsNil(); n = n.Deref(coll.Arena()).Next { ... }
+package bpfarena
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/bpfarena/bpfarena/arena"
+	"github.com/bpfarena/bpfarena/internal/engine"
+	"github.com/bpfarena/bpfarena/object"
+)
+
+// Spec is a parsed object: programs, maps, globals and arena geometry.
+type Spec = object.Spec
+
+// Errors.
+var (
+	// ErrNotSupported: the engine cannot run here (not Linux, not root,
+	// a kernel without arenas). The error says why.
+	ErrNotSupported = engine.ErrNotSupported
+	// ErrNotFound: no program, map or global of that name.
+	ErrNotFound = errors.New("not found")
+	// ErrClosed: the collection was closed.
+	ErrClosed = errors.New("collection closed")
+	// ErrReadOnly: the global lives in read-only data (.rodata, .kconfig)
+	// of a loaded collection.
+	ErrReadOnly = errors.New("global is read-only")
+)
+
+// LoadSpec parses the BPF ELF object at path. Nothing is loaded.
+func LoadSpec(path string) (*Spec, error) {
+	return object.Load(path)
+}
+
+// LoadSpecFromReader parses an object held in memory; name is used in
+// errors and as the spec's Path.
+func LoadSpecFromReader(r io.ReaderAt, name string) (*Spec, error) {
+	return object.LoadReader(r, name)
+}
+
+// Engine selects what runs the programs.
+type Engine int
+
+// Engines.
+const (
+	// VM is the embedded pure-Go runtime (the default).
+	VM Engine = iota
+	// Kernel is the running Linux kernel through bpf(2).
+	Kernel
+)
+
+func (e Engine) String() string {
+	switch e {
+	case VM:
+		return "vm"
+	case Kernel:
+		return "kernel"
+	}
+	return fmt.Sprintf("engine(%d)", int(e))
+}
+
+// ParseEngine parses "vm" or "kernel".
+func ParseEngine(s string) (Engine, error) {
+	switch strings.ToLower(s) {
+	case "vm", "":
+		return VM, nil
+	case "kernel":
+		return Kernel, nil
+	}
+	return 0, fmt.Errorf("unknown engine %q (want vm or kernel)", s)
+}
+
+// Options control Load.
+type Options struct {
+	Engine Engine
+	// LogLevel is the verifier log level: 0 keeps the log only when a
+	// program is rejected; 1 and 2 keep it always.
+	LogLevel uint32
+	// InsnBudget bounds the instructions of one vm run (0: the default).
+	InsnBudget uint64
+	// Programs, if set, loads only these programs.
+	Programs []string
+}
+
+// RunOptions are the inputs of Program.Test.
+type RunOptions = engine.RunOptions
+
+// RunResult is the outcome of Program.Test.
+type RunResult = engine.RunResult
+
+// Fault is an arena access to an absent or reserved page during a run.
+type Fault = engine.Fault
+
+// Collection is a loaded object. Its methods are safe for concurrent use;
+// programs may run concurrently.
+type Collection struct {
+	spec   *Spec
+	engine Engine
+	eng    engine.Collection
+
+	mu     sync.RWMutex
+	closed bool
+	progs  map[string]*Program
+}
+
+// Load loads spec on the chosen engine. The spec is not modified.
+func Load(spec *Spec, opts Options) (*Collection, error) {
+	if spec == nil {
+		return nil, errors.New("bpfarena: nil spec")
+	}
+	eopts := engine.Options{
+		LogLevel:   opts.LogLevel,
+		InsnBudget: opts.InsnBudget,
+		Programs:   opts.Programs,
+	}
+	for _, name := range opts.Programs {
+		if spec.Program(name) == nil {
+			return nil, fmt.Errorf("bpfarena: %s: program %q: %w", spec.Path, name, ErrNotFound)
+		}
+	}
+	var (
+		ec  engine.Collection
+		err error
+	)
+	switch opts.Engine {
+	case VM:
+		ec, err = loadVM(spec, eopts)
+	case Kernel:
+		ec, err = loadKernel(spec, eopts)
+	default:
+		return nil, fmt.Errorf("bpfarena: unknown engine %d", opts.Engine)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := &Collection{spec: spec, engine: opts.Engine, eng: ec, progs: map[string]*Program{}}
+	for _, ps := range spec.Programs {
+		ep, ok := ec.Program(ps.Name)
+		if !ok {
+			continue
+		}
+		c.progs[ps.Name] = &Program{coll: c, spec: ps, p: ep}
+	}
+	return c, nil
+}
+
+// Engine reports which engine runs the collection.
+func (c *Collection) Engine() Engine { return c.engine }
+
+// Spec is the spec the collection was loaded from.
+func (c *Collection) Spec() *Spec { return c.spec }
+
+// Program returns the named program, or nil if there is none. Methods of
+// a nil *Program return ErrNotFound, so calls can be chained.
+func (c *Collection) Program(name string) *Program {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if p, ok := c.progs[name]; ok {
+		return p
+	}
+	return &Program{coll: c, missing: name}
+}
+
+// Programs lists the loaded programs in section order.
+func (c *Collection) Programs() []*Program {
+	var out []*Program
+	for _, ps := range c.spec.Programs {
+		if p, ok := c.progs[ps.Name]; ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Arena returns the collection's arena, or nil if the object has none.
+func (c *Collection) Arena() *arena.Arena {
+	return c.eng.Arena()
+}
+
+// Map is a loaded map.
+type Map struct {
+	Spec *object.MapSpec
+	m    engine.Map
+}
+
+// Map returns the named map, or an error wrapping ErrNotFound.
+func (c *Collection) Map(name string) (*Map, error) {
+	ms := c.spec.Map(name)
+	if ms == nil {
+		return nil, fmt.Errorf("map %q: %w", name, ErrNotFound)
+	}
+	m, ok := c.eng.Map(name)
+	if !ok {
+		return nil, fmt.Errorf("map %q is not loaded: %w", name, ErrNotFound)
+	}
+	return &Map{Spec: ms, m: m}, nil
+}
+
+// Lookup returns a copy of the value stored under key.
+func (m *Map) Lookup(key []byte) ([]byte, error) { return m.m.Lookup(key) }
+
+// Update stores value under key (flags: 0 any, 1 no-exist, 2 exist).
+func (m *Map) Update(key, value []byte, flags uint64) error { return m.m.Update(key, value, flags) }
+
+// Delete removes key.
+func (m *Map) Delete(key []byte) error { return m.m.Delete(key) }
+
+// FD is the map's file descriptor on the kernel engine, -1 on the vm.
+func (m *Map) FD() int { return m.m.FD() }
+
+// Close releases every program, map and mapping of the collection. Arena
+// pointers and global views must not be used afterwards.
+func (c *Collection) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	if a := c.eng.Arena(); a != nil {
+		a.Close()
+	}
+	return c.eng.Close()
+}
+
+func (c *Collection) isClosed() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.closed
+}
+
+// Program is a loaded program.
+type Program struct {
+	coll    *Collection
+	spec    *object.ProgramSpec
+	p       engine.Program
+	missing string
+}
+
+func (p *Program) check() error {
+	if p == nil || p.coll == nil {
+		return fmt.Errorf("program: %w", ErrNotFound)
+	}
+	if p.p == nil {
+		return fmt.Errorf("program %q: %w", p.missing, ErrNotFound)
+	}
+	if p.coll.isClosed() {
+		return fmt.Errorf("program %q: %w", p.spec.Name, ErrClosed)
+	}
+	return nil
+}
+
+// Name is the program's function name.
+func (p *Program) Name() string {
+	if p == nil {
+		return ""
+	}
+	if p.spec == nil {
+		return p.missing
+	}
+	return p.spec.Name
+}
+
+// Spec is the program's spec.
+func (p *Program) Spec() *object.ProgramSpec { return p.spec }
+
+// Run runs the program once with ctx as its context (syscall programs;
+// nil for none) and returns its return value as the kernel reports it.
+func (p *Program) Run(ctx []byte) (uint32, error) {
+	res, err := p.Test(RunOptions{Context: ctx})
+	if err != nil {
+		return 0, err
+	}
+	return res.Retval, nil
+}
+
+// Test runs the program with the given inputs (BPF_PROG_TEST_RUN).
+func (p *Program) Test(opts RunOptions) (*RunResult, error) {
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	res, err := p.p.Run(opts)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", p.spec.Name, err)
+	}
+	return &res, nil
+}
+
+// FD is the program's file descriptor on the kernel engine, -1 on the vm.
+func (p *Program) FD() int {
+	if p.check() != nil {
+		return -1
+	}
+	return p.p.FD()
+}
+
+// Log is the verifier log of the program's load.
+func (p *Program) Log() string {
+	if p.check() != nil {
+		return ""
+	}
+	return p.p.Log()
+}
+
+// sortedNames is a helper for deterministic output.
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

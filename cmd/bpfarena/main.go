@@ -1,0 +1,116 @@
+// Command bpfarena loads BPF objects that use an arena, inspects them and
+// runs their programs on the embedded vm or on the running kernel.
+//
+//	bpfarena inspect [--json] OBJ
+//	bpfarena disasm OBJ [PROG]
+//	bpfarena run [--engine vm|kernel] [--repeat N] [--set NAME=VALUE]... [--json] OBJ PROG...
+//	bpfarena test [--engine vm|kernel|both] OBJ...
+//	bpfarena bench [--engine vm|kernel|both] [--json] [OBJ]
+//	bpfarena gen [--package NAME] [--out FILE] OBJ
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+type command struct {
+	name  string
+	usage string
+	run   func(args []string, stdout io.Writer) error
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"inspect", "inspect [--json] OBJ", cmdInspect},
+		{"disasm", "disasm OBJ [PROG]", cmdDisasm},
+		{"run", "run [--engine vm|kernel] [--repeat N] [--set NAME=VALUE]... [--ctx HEX] [--json] OBJ PROG...", cmdRun},
+		{"test", "test [--engine vm|kernel|both] [--json] [-v] OBJ...", cmdTest},
+		{"bench", "bench [--engine vm|kernel|both] [--count N] [--json] [OBJ]", cmdBench},
+		{"gen", "gen [--package NAME] [--out FILE] OBJ", cmdGen},
+	}
+}
+
+// errUsage makes main print the usage and exit 2.
+var errUsage = errors.New("usage")
+
+// errFailed makes main exit 1 without printing anything more.
+var errFailed = errors.New("failed")
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: bpfarena COMMAND [ARGS]")
+	for _, c := range commands {
+		fmt.Fprintln(w, "  bpfarena "+c.usage)
+	}
+}
+
+func main() {
+	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func realMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(args[1:], stdout)
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, errFailed):
+			return 1
+		case errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp):
+			if msg := strings.TrimSpace(strings.TrimPrefix(err.Error(), "usage")); msg != "" && !errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintln(stderr, "bpfarena "+c.name+":", strings.TrimPrefix(msg, ": "))
+			}
+			fmt.Fprintln(stderr, "usage: bpfarena "+c.usage)
+			return 2
+		default:
+			fmt.Fprintln(stderr, "bpfarena "+c.name+":", err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "bpfarena: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+// parseFlags parses flags that may come before or after positional
+// arguments, and returns the positional ones.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// multiFlag collects a repeatable flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }

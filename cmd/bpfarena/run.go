@@ -1,0 +1,187 @@
+package main
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/bpfarena/bpfarena"
+)
+
+type runProgram struct {
+	Name     string `json:"name"`
+	Retval   uint32 `json:"retval"`
+	Runs     uint32 `json:"runs"`
+	NsPerRun int64  `json:"ns_per_run"`
+	Output   string `json:"output,omitempty"`
+}
+
+type runArena struct {
+	UserVMStart  uint64 `json:"user_vm_start"`
+	Pages        uint32 `json:"pages"`
+	PresentPages int    `json:"present_pages"`
+}
+
+type runFault struct {
+	Program string `json:"program"`
+	Kind    string `json:"kind"`
+	Address uint64 `json:"address"`
+	Insn    int    `json:"insn"`
+	Line    string `json:"line,omitempty"`
+}
+
+type runOutput struct {
+	Engine   string          `json:"engine"`
+	File     string          `json:"file"`
+	LoadNs   int64           `json:"load_ns"`
+	Programs []runProgram    `json:"programs"`
+	Globals  bpfarena.Object `json:"globals"`
+	Arena    *runArena       `json:"arena,omitempty"`
+	Faults   []runFault      `json:"faults"`
+}
+
+func cmdRun(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	engineName := fs.String("engine", "vm", "engine: vm or kernel")
+	repeat := fs.Uint("repeat", 1, "run each program `N` times and report the mean time")
+	asJSON := fs.Bool("json", false, "print JSON")
+	ctxHex := fs.String("ctx", "", "context bytes in `hex` for every program")
+	dataHex := fs.String("data", "", "packet bytes in `hex` (tc, xdp, socket programs)")
+	var sets multiFlag
+	fs.Var(&sets, "set", "set global `NAME=VALUE` before the first program runs (repeatable)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 2 {
+		return fmt.Errorf("%w: want an object file and at least one program", errUsage)
+	}
+	eng, err := bpfarena.ParseEngine(*engineName)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if *repeat == 0 || *repeat > 1<<31 {
+		return fmt.Errorf("%w: --repeat must be between 1 and 2^31", errUsage)
+	}
+	ctx, err := hex.DecodeString(*ctxHex)
+	if err != nil {
+		return fmt.Errorf("%w: --ctx: %v", errUsage, err)
+	}
+	data, err := hex.DecodeString(*dataHex)
+	if err != nil {
+		return fmt.Errorf("%w: --data: %v", errUsage, err)
+	}
+	spec, err := bpfarena.LoadSpec(pos[0])
+	if err != nil {
+		return err
+	}
+	for _, s := range sets {
+		name, value, ok := strings.Cut(s, "=")
+		if !ok {
+			return fmt.Errorf("%w: --set %q: want NAME=VALUE", errUsage, s)
+		}
+		vs := spec.Variable(name)
+		if vs == nil {
+			return fmt.Errorf("--set %s: no global named %q in %s", s, name, spec.Path)
+		}
+		b, err := bpfarena.ParseValue(vs, value)
+		if err != nil {
+			return fmt.Errorf("--set %s: %w", s, err)
+		}
+		if err := spec.SetVariable(name, b); err != nil {
+			return fmt.Errorf("--set %s: %w", s, err)
+		}
+	}
+	progs := pos[1:]
+	for _, p := range progs {
+		if spec.Program(p) == nil {
+			var names []string
+			for _, ps := range spec.Programs {
+				names = append(names, ps.Name)
+			}
+			return fmt.Errorf("no program %q in %s (it has: %s)", p, spec.Path, strings.Join(names, ", "))
+		}
+	}
+	start := time.Now()
+	coll, err := bpfarena.Load(spec, bpfarena.Options{Engine: eng, Programs: uniq(progs)})
+	if err != nil {
+		return err
+	}
+	defer coll.Close()
+	out := runOutput{Engine: eng.String(), File: spec.Path, LoadNs: time.Since(start).Nanoseconds(),
+		Programs: []runProgram{}, Faults: []runFault{}}
+	for _, name := range progs {
+		res, err := coll.Program(name).Test(bpfarena.RunOptions{Context: ctx, Data: data, Repeat: uint32(*repeat)})
+		if err != nil {
+			return err
+		}
+		out.Programs = append(out.Programs, runProgram{Name: name, Retval: res.Retval, Runs: uint32(*repeat),
+			NsPerRun: res.Duration.Nanoseconds(), Output: res.Output})
+		for _, f := range res.Faults {
+			out.Faults = append(out.Faults, runFault{Program: f.Program, Kind: string(f.Kind), Address: f.Address, Insn: f.Insn, Line: f.Line})
+		}
+	}
+	out.Globals = bpfarena.Object{}
+	for _, v := range coll.Variables() {
+		val, err := v.Value()
+		if err != nil {
+			return fmt.Errorf("global %s: %w", v.Spec.Name, err)
+		}
+		out.Globals = append(out.Globals, bpfarena.Field{Name: v.Spec.Name, Value: val})
+	}
+	if a := coll.Arena(); a != nil {
+		out.Arena = &runArena{UserVMStart: a.Start(), Pages: a.Pages(), PresentPages: a.PresentPages()}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	printRun(stdout, out)
+	return nil
+}
+
+func uniq(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func printRun(w io.Writer, out runOutput) {
+	fmt.Fprintf(w, "engine %s, loaded %s in %s\n", out.Engine, out.File, time.Duration(out.LoadNs).Round(time.Microsecond))
+	for _, p := range out.Programs {
+		fmt.Fprintf(w, "%-20s retval %-10d (%#x)  %d run(s), %s/run\n", p.Name, p.Retval, p.Retval, p.Runs, time.Duration(p.NsPerRun))
+		if p.Output != "" {
+			for _, line := range strings.Split(strings.TrimRight(p.Output, "\n"), "\n") {
+				fmt.Fprintf(w, "  | %s\n", line)
+			}
+		}
+	}
+	if len(out.Globals) > 0 {
+		fmt.Fprintln(w, "globals:")
+		for _, g := range out.Globals {
+			b, _ := json.Marshal(g.Value)
+			fmt.Fprintf(w, "  %s = %s\n", g.Name, b)
+		}
+	}
+	if out.Arena != nil {
+		fmt.Fprintf(w, "arena: user_vm_start %#x, %d pages, %d present\n", out.Arena.UserVMStart, out.Arena.Pages, out.Arena.PresentPages)
+	}
+	for _, f := range out.Faults {
+		line := ""
+		if f.Line != "" {
+			line = " (" + f.Line + ")"
+		}
+		fmt.Fprintf(w, "fault: %s %s at %#x, insn %d%s\n", f.Program, f.Kind, f.Address, f.Insn, line)
+	}
+}
