@@ -270,11 +270,27 @@ func countFDs(t testing.TB) int {
 	return len(ents)
 }
 
+// countMaps counts this process's shared mappings: arenas and global data
+// maps are mapped MAP_SHARED, while the Go runtime only ever makes private
+// mappings, whose number changes as the heap grows.
 func countMaps(t testing.TB) int {
+	t.Helper()
+	n, _ := countMappings(t)
+	return n
+}
+
+// countMappings counts the shared mappings and all mappings.
+func countMappings(t testing.TB) (shared, all int) {
 	t.Helper()
 	b, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.Count(string(b), "\n")
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		all++
+		if f := strings.Fields(line); len(f) > 1 && strings.HasSuffix(f[1], "s") {
+			shared++
+		}
+	}
+	return shared, all
 }
