@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"sync"
 
@@ -148,7 +147,7 @@ func Load(spec *Spec, opts Options) (*Collection, error) {
 		return nil, fmt.Errorf("bpfarena: unknown engine %d", opts.Engine)
 	}
 	if err != nil {
-		return nil, err
+		return nil, asVerifierError(opts.Engine, err)
 	}
 	c := &Collection{spec: spec, engine: opts.Engine, eng: ec, progs: map[string]*Program{}}
 	for _, ps := range spec.Programs {
@@ -317,14 +316,4 @@ func (p *Program) Log() string {
 		return ""
 	}
 	return p.p.Log()
-}
-
-// sortedNames is a helper for deterministic output.
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -1,8 +1,15 @@
 package bpfarena
 
 import (
+	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
 	"syscall"
+
+	"github.com/bpfarena/bpfarena/internal/kernel"
+	"github.com/bpfarena/bpfarena/internal/vm/verifier"
 )
 
 // VerifierError is a program rejected at load by the verifier of the
@@ -36,3 +43,59 @@ func (e *VerifierError) Error() string {
 // Unwrap returns the engine's error, so errors.Is(err, syscall.EACCES)
 // and the like work.
 func (e *VerifierError) Unwrap() error { return e.Err }
+
+// asVerifierError turns an engine's rejection into a *VerifierError that
+// wraps it; other errors pass through.
+func asVerifierError(eng Engine, err error) error {
+	if err == nil {
+		return nil
+	}
+	var kv *kernel.VerifierError
+	if errors.As(err, &kv) {
+		insn, line := kernelLogPosition(kv.Log)
+		return &VerifierError{Engine: eng, Program: kv.Program, Errno: kv.Errno, Insn: insn, Line: line,
+			Msg: lastMessage(kv.Log), Log: kv.Log, Err: err}
+	}
+	var vv *verifier.Error
+	if errors.As(err, &vv) {
+		return &VerifierError{Engine: eng, Program: vv.Program, Errno: vv.Errno, Insn: vv.Insn, Line: vv.Line,
+			Msg: vv.Msg, Log: vv.Log, Err: err}
+	}
+	return err
+}
+
+var (
+	insnLine   = regexp.MustCompile(`^(\d+): \([0-9a-f]{2}\)`)
+	sourceLine = regexp.MustCompile(`^; .* @ (\S+:\d+)$`)
+)
+
+// kernelLogPosition finds the last instruction the kernel's log traced and
+// the source line shown before it.
+func kernelLogPosition(log string) (int, string) {
+	insn, line := -1, ""
+	for _, l := range strings.Split(log, "\n") {
+		if m := insnLine.FindStringSubmatch(l); m != nil {
+			insn, _ = strconv.Atoi(m[1])
+		} else if m := sourceLine.FindStringSubmatch(l); m != nil {
+			line = m[1]
+		}
+	}
+	return insn, line
+}
+
+// lastMessage is the verifier's conclusion: the last line that is neither
+// an instruction trace nor the statistics trailer.
+func lastMessage(log string) string {
+	lines := strings.Split(strings.TrimSpace(log), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(lines[i])
+		switch {
+		case l == "", strings.HasPrefix(l, "processed "), strings.HasPrefix(l, "verification time"),
+			strings.HasPrefix(l, "stack depth"), strings.HasPrefix(l, "-- "), strings.HasPrefix(l, ";"),
+			insnLine.MatchString(l):
+			continue
+		}
+		return l
+	}
+	return ""
+}

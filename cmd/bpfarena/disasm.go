@@ -68,9 +68,10 @@ func disasmProgram(w io.Writer, spec *object.Spec, p *object.ProgramSpec) {
 	}
 	lines := p.Lines
 	li := 0
+	lastSrc := ""
 	offsets := p.Instructions.Offsets()
 	for i, ins := range p.Instructions {
-		if name, ok := funcAt[i]; ok {
+		if name, ok := funcAt[i]; ok && i > 0 {
 			fmt.Fprintf(w, "%s:\n", name)
 		}
 		for li < len(lines) && lines[li].Index < i {
@@ -79,8 +80,10 @@ func disasmProgram(w io.Writer, spec *object.Spec, p *object.ProgramSpec) {
 		for li < len(lines) && lines[li].Index == i {
 			l := lines[li]
 			src := strings.TrimSpace(l.Source)
-			if src != "" {
-				fmt.Fprintf(w, "; %s // %s:%d\n", src, l.File, l.Line)
+			// Consecutive records often repeat a line; show it once.
+			if key := fmt.Sprintf("%s:%d", l.File, l.Line); src != "" && key != lastSrc {
+				fmt.Fprintf(w, "; %s // %s\n", src, key)
+				lastSrc = key
 			}
 			li++
 		}
