@@ -14,7 +14,7 @@ func FuzzVerify(f *testing.F) {
 	seeds := [][]ins{
 		withArena(toArena(asm.R1, asm.R6), st(dw, asm.R1, 0, 1), movImm(asm.R0, 0), exit()),
 		{movImm(asm.R0, 0), aluImm(asm.ALUAdd, asm.R0, 1), jgtImm(asm.R0, 100, 1), ja(-3), exit()},
-		{movImm(asm.R1, 10), ldFunc(asm.R2, 5), mov(asm.R3, asm.R10), movImm(asm.R4, 0), helper(181), movImm(asm.R0, 0), exit(), st(dw, asm.R2, -8, 1), movImm(asm.R0, 0), exit()},
+		{movImm(asm.R1, 10), ldFunc(asm.R2, 6), mov(asm.R3, asm.R10), movImm(asm.R4, 0), helper(181), movImm(asm.R0, 0), exit(), st(dw, asm.R2, -8, 1), movImm(asm.R0, 0), exit()},
 		{pcall(1), exit(), movImm(asm.R0, 0), exit()},
 		{st(w, asm.R10, -4, 0), ldMap(asm.R1), mov(asm.R2, asm.R10), aluImm(asm.ALUAdd, asm.R2, -4), helper(1), jeqImm(asm.R0, 0, 2), ldx(dw, asm.R0, asm.R0, 0), exit(), movImm(asm.R0, 0), exit()},
 	}

@@ -153,6 +153,11 @@ func (v *verifier) jumpSlot(pc int) (int, bool) {
 	if !ok {
 		return 0, false
 	}
+	if ins.IsPseudoFunc() {
+		// Counted from the ld_imm64's first slot, as the kernel does
+		// (imm + 1), not from the instruction after it.
+		return v.offs[pc] + 1 + rel, true
+	}
 	return v.offs[pc] + ins.Slots() + rel, true
 }
 

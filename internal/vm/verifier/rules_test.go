@@ -339,7 +339,7 @@ func TestCalls(t *testing.T) {
 	}
 	loop := prog([]ins{
 		movImm(asm.R1, 10),    // 0
-		ldFunc(asm.R2, 5),     // 1 (slots 1-2) -> slot 3+5 = 8 (insn 7)
+		ldFunc(asm.R2, 6),     // 1 (slots 1-2) -> slot 1+1+6 = 8 (insn 7)
 		mov(asm.R3, asm.R10),  // 2 (slot 3)
 		movImm(asm.R4, 0),     // 3
 		helper(181),           // 4

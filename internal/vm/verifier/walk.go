@@ -322,12 +322,18 @@ func (v *verifier) alu(pc int, st *state, ins asm.Instruction) error {
 		d, s = s, d
 		op = asm.ALUAdd
 	} else if dp && sp {
-		if op == asm.ALUSub && is64 {
+		// A privileged loader may subtract pointers (at any width).
+		if op == asm.ALUSub {
 			return v.setReg(pc, st, ins.Dst, unknownScalar())
 		}
 		return v.fail(pc, syscall.EACCES, fmt.Sprintf("R%d pointer %s pointer prohibited", ins.Dst, aluOpName[op]))
 	}
 	// d is a pointer (possibly mixed with a scalar after a join), s a scalar.
+	if !is64 && op == asm.ALUSub {
+		// 32-bit operations on pointers make meaningless numbers, which
+		// a privileged loader may compute.
+		return v.setReg(pc, st, ins.Dst, unknownScalar())
+	}
 	if !is64 {
 		return v.fail(pc, syscall.EACCES, fmt.Sprintf("R%d 32-bit pointer arithmetic prohibited", ins.Dst))
 	}
