@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * bpf_arena_reserve_pages rules (Linux 6.17+). 8-page arena, no arena
+ * globals; every test starts from an empty arena (first allocation = page 0)
+ * and frees all 8 pages (which also drops reservations) before returning.
+ */
+#include "bpfarena.h"
+
+#ifndef EBUSY
+#define EBUSY 16
+#endif
+#ifndef EINVAL
+#define EINVAL 22
+#endif
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARENA);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 8);
+} arena SEC(".maps");
+
+#define NPAGES 8
+#define PG(base, k) ((char __arena *)(base) + (k) * PAGE_SIZE)
+#define IDX(base, p) ((int)(((__u64)(p) - (__u64)(base)) >> PAGE_SHIFT))
+#define VINT(p) (*(volatile int __arena *)(p))
+
+static __always_inline void __arena *alloc(void __arena *at, __u32 cnt)
+{
+	return bpf_arena_alloc_pages(&arena, at, cnt, NUMA_NO_NODE, 0);
+}
+
+static __always_inline void release(void __arena *base)
+{
+	bpf_arena_free_pages(&arena, base, NPAGES);
+}
+
+static __always_inline int reserve(void __arena *at, __u32 cnt)
+{
+	return bpf_arena_reserve_pages(&arena, at, cnt);
+}
+
+SEC("syscall")
+__success __retval(0)
+__description("reserving free pages succeeds")
+int reserve_free(void *ctx)
+{
+	void __arena *a = alloc(NULL, 1);
+	int ret;
+
+	if (!a)
+		return -100;
+	ret = reserve(PG(a, 2), 2);
+	release(a);
+	return ret;
+}
+
+SEC("syscall")
+__success __retval(-EBUSY)
+__description("reserving a reserved page fails with -EBUSY")
+int reserve_twice(void *ctx)
+{
+	void __arena *a = alloc(NULL, 1);
+	int ret;
+
+	if (!a)
+		return -100;
+	reserve(PG(a, 2), 2);
+	ret = reserve(PG(a, 3), 1);
+	release(a);
+	return ret;
+}
+
+SEC("syscall")
+__success __retval(-EBUSY)
+__description("reserving an allocated page fails with -EBUSY")
+int reserve_allocated(void *ctx)
+{
+	void __arena *a = alloc(NULL, 1);
+	int ret;
+
+	if (!a)
+		return -100;
+	ret = reserve(a, 2);
+	release(a);
+	return ret;
+}
+
+SEC("syscall")
+__success __retval(0)
+__description("page_cnt 0 returns 0")
+int reserve_zero_pages(void *ctx)
+{
+	void __arena *a = alloc(NULL, 1);
+	int ret;
+
+	if (!a)
+		return -100;
+	ret = reserve(a, 0);		/* a is allocated, but nothing is asked */
+	release(a);
+	return ret;
+}
+
+SEC("syscall")
+__success __retval(-EINVAL)
+__description("a range running past the end fails with -EINVAL")
+int reserve_past_end(void *ctx)
+{
+	void __arena *a = alloc(NULL, 1);
+	int ret;
+
+	if (!a)
+		return -100;
+	ret = reserve(PG(a, 7), 2);
+	release(a);
+	return ret;
+}
+
+SEC("syscall")
+__success __retval(-EINVAL)
+__description("a range below the arena's start fails with -EINVAL")
+int reserve_below_start(void *ctx)
+{
+	void __arena *a = alloc(NULL, 1);
+	int ret;
+
+	if (!a)
+		return -100;
+	ret = reserve(PG(a, -1), 1);
+	release(a);
+	return ret;
+}
+
+SEC("syscall")
+__success __retval(5)
+__description("an unaligned address returns 0 and reserves nothing")
+int reserve_unaligned(void *ctx)
+{
+	void __arena *a = alloc(NULL, 1), *p;
+	int ret;
+
+	if (!a)
+		return -100;
+	ret = reserve(PG(a, 5) + 100, 1);
+	if (ret)
+		goto out;
+	p = alloc(PG(a, 5), 1);
+	ret = p ? IDX(a, p) : -2;
+out:
+	release(a);
+	return ret;
+}
+
+SEC("syscall")
+__success __retval(4)
+__description("alloc(NULL) skips reserved pages")
+int reserve_skipped_by_alloc(void *ctx)
+{
+	void __arena *a = alloc(NULL, 1), *p;
+	int ret;
+
+	if (!a)
+		return -100;
+	reserve(PG(a, 1), 3);
+	p = alloc(NULL, 1);
+	ret = p ? IDX(a, p) : -2;
+	release(a);
+	return ret;
+}
+
+SEC("syscall")
+__success __retval(1)
+__description("exact placement on a reserved page fails")
+int reserve_blocks_exact(void *ctx)
+{
+	void __arena *a = alloc(NULL, 1);
+	int ret;
+
+	if (!a)
+		return -100;
+	reserve(PG(a, 2), 1);
+	ret = alloc(PG(a, 2), 1) == NULL;
+	release(a);
+	return ret;
+}
+
+SEC("syscall")
+__success __retval(0)
+__description("reserved pages read 0 and writes to them are skipped")
+int reserve_reads_zero(void *ctx)
+{
+	void __arena *a = alloc(NULL, 1);
+	int ret;
+
+	if (!a)
+		return -100;
+	reserve(PG(a, 2), 1);
+	VINT(PG(a, 2)) = 5;
+	ret = VINT(PG(a, 2));
+	release(a);
+	return ret;
+}
+
+SEC("syscall")
+__success __retval(2)
+__description("bpf_arena_free_pages releases a reservation")
+int reserve_released_by_free(void *ctx)
+{
+	void __arena *a = alloc(NULL, 1), *p;
+	int ret;
+
+	if (!a)
+		return -100;
+	reserve(PG(a, 2), 1);
+	bpf_arena_free_pages(&arena, PG(a, 2), 1);
+	p = alloc(PG(a, 2), 1);
+	ret = p ? IDX(a, p) : -2;
+	release(a);
+	return ret;
+}
+
+SEC("syscall")
+__success __retval(6)
+__description("a multi-page alloc(NULL) does not span a reserved page")
+int reserve_splits_range(void *ctx)
+{
+	void __arena *a = alloc(NULL, 1), *p;
+	int ret;
+
+	if (!a)
+		return -100;
+	reserve(PG(a, 3), 1);
+	reserve(PG(a, 5), 1);
+	p = alloc(NULL, 2);		/* 1-2 fits */
+	p = alloc(NULL, 2);		/* 4 alone does not; 6-7 does */
+	ret = p ? IDX(a, p) : -2;
+	release(a);
+	return ret;
+}
+
+char _license[] SEC("license") = "GPL";
