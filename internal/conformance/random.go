@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
-	"strings"
 
 	"github.com/bpfarena/bpfarena"
 	"github.com/bpfarena/bpfarena/asm"
@@ -975,16 +974,10 @@ type RandomReport struct {
 func RunRandom(seed int64, cfg GenConfig) (*RandomReport, error) {
 	spec := Generate(rand.New(rand.NewSource(seed)), cfg)
 	rep := &RandomReport{Seed: seed, Spec: spec}
-	d, err := Differential(spec, []Step{{Program: RandomProgram}})
+	d, err := differential(spec, []Step{{Program: RandomProgram}})
 	if err != nil {
 		if log, ok := kernelRejection(err); ok {
 			return rep, fmt.Errorf("%w (seed %d): %v\n%s", ErrGenerator, seed, err, log)
-		}
-		if strings.HasPrefix(err.Error(), "vm: ") {
-			// The kernel took the program and the vm did not: that is an
-			// engine difference like any other.
-			rep.Diff = &DiffReport{Mismatches: []string{"load: " + err.Error()}}
-			return rep, nil
 		}
 		return rep, err
 	}
@@ -1004,4 +997,109 @@ func kernelRejection(err error) (string, bool) {
 		return ke.Log, true
 	}
 	return "", false
+}
+
+// probeProgram builds a program that uses feature f in every form the
+// generator can emit it, and nothing else optional.
+func probeProgram(f GenFeature, cfg GenConfig) *object.Spec {
+	cfg.Disable = ^f
+	g := &generator{r: rand.New(rand.NewSource(1)), cfg: cfg, locked: map[asm.Register]bool{}, ext: map[string]*object.ExternSpec{}}
+	g.b = builder{relocs: map[int]object.Relocation{}, fix: map[int]genLabel{}}
+	g.arena = &object.MapSpec{Name: "arena", Type: object.Arena, MaxEntries: cfg.pages(), Flags: object.FlagMmapable, Section: ".maps"}
+	g.spec = &object.Spec{Path: "probe.bpf.o", License: "GPL", Maps: []*object.MapSpec{g.arena}}
+	g.prologue()
+	op := func(size asm.Size, base asm.Register, a asm.AtomicOp, src asm.Register) asm.Instruction {
+		return asm.Instruction{OpCode: asm.MemOpCode(asm.ClassSTX, asm.ModeATOMIC, size), Dst: base, Src: src, Constant: int64(a)}
+	}
+	switch f {
+	case GenSignExtArenaLoad:
+		for _, s := range sizes[:3] {
+			g.b.emit(asm.Instruction{OpCode: asm.MemOpCode(asm.ClassLDX, asm.ModeMEMSX, s), Dst: asm.R1, Src: regBase})
+		}
+	case GenArenaFetchBitwise:
+		for _, s := range []asm.Size{asm.SizeW, asm.SizeDW} {
+			for _, a := range []asm.AtomicOp{asm.AtomicOr, asm.AtomicAnd, asm.AtomicXor} {
+				g.b.emit(op(s, regBase, a|asm.AtomicFetch, asm.R1))
+			}
+		}
+	case GenLoadAcquire:
+		for _, s := range sizes {
+			g.b.emit(op(s, asm.R1, asm.AtomicLoadAcquire, regBase), op(s, regBase, asm.AtomicStoreRelease, asm.R2))
+		}
+	case GenPointerALU:
+		for _, o := range []asm.ALUOp{asm.ALUAdd, asm.ALUMul, asm.ALULsh, asm.ALUDiv, asm.ALUMod, asm.ALUXor} {
+			g.b.emit(aluK(asm.ClassALU64, o, regPtr, 33), aluX(asm.ClassALU, o, regPtr, asm.R1))
+		}
+		g.b.emit(movReg(regPtr, regBase))
+	case GenBodyCalls:
+		g.bodyCall()
+	case GenLoops:
+		g.loop()
+	case GenStorePointer:
+		for _, s := range sizes {
+			g.b.emit(store(s, regBase, regPtr, 0), store(s, regPtr, regBase, 8))
+		}
+	case GenPointerCasts:
+		g.b.emit(castToUser(asm.R1, regPtr), castToArena(regPtr, asm.R1), aluX(asm.ClassALU, asm.ALUMov, asm.R1, asm.R1))
+		g.bodyCall()
+	case GenReserve:
+		g.loadMap(asm.R1)
+		g.pageAddr(regBase, 3)
+		g.b.emit(movImm(asm.R3, 1))
+		g.callKfunc("bpf_arena_reserve_pages")
+		for _, r := range scalarRegs {
+			if r != asm.R8 && r != asm.R7 {
+				g.setScalar(r)
+			}
+		}
+	case GenStackAtomics:
+		for _, s := range []asm.Size{asm.SizeW, asm.SizeDW} {
+			for _, a := range atomicOps {
+				ins := op(s, asm.R10, a, asm.R1)
+				ins.Offset = -16
+				g.b.emit(ins)
+			}
+		}
+	}
+	g.flush()
+	g.epilogue()
+	if err := g.b.resolve(); err != nil {
+		panic(err)
+	}
+	g.spec.Programs = []*object.ProgramSpec{{
+		Name: RandomProgram, Section: "syscall", Type: object.Syscall,
+		Sleepable: true, Flags: object.ProgFlagSleepable, License: "GPL",
+		Instructions: g.b.insns, Relocations: g.b.relocs,
+	}}
+	for _, e := range g.ext {
+		g.spec.Externs = append(g.spec.Externs, e)
+	}
+	return g.spec
+}
+
+// allFeatures lists every generator feature.
+var allFeatures = []GenFeature{GenSignExtArenaLoad, GenArenaFetchBitwise, GenLoadAcquire, GenPointerALU,
+	GenBodyCalls, GenLoops, GenStorePointer, GenPointerCasts, GenReserve, GenStackAtomics}
+
+// ProbeFeatures loads, on the kernel, one program per generator feature
+// and returns the features whose program the verifier rejects: constructs
+// this kernel (or its JIT) does not support, which the generator must then
+// leave out. The error wraps bpfarena.ErrNotSupported when the kernel
+// engine cannot run here.
+func ProbeFeatures(cfg GenConfig) (GenFeature, error) {
+	var off GenFeature
+	for _, f := range allFeatures {
+		spec := probeProgram(f, cfg)
+		c, err := bpfarena.Load(spec, bpfarena.Options{Engine: bpfarena.Kernel})
+		if err == nil {
+			c.Close()
+			continue
+		}
+		if _, ok := kernelRejection(err); ok {
+			off |= f
+			continue
+		}
+		return 0, fmt.Errorf("probing %v: %w", f, err)
+	}
+	return off, nil
 }

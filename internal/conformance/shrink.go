@@ -1,0 +1,576 @@
+package conformance
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/bpfarena/bpfarena/asm"
+	"github.com/bpfarena/bpfarena/object"
+)
+
+// flatProgram is a program with jump targets as instruction indices, so
+// that instructions can be removed without breaking the jumps around them.
+type flatProgram struct {
+	insns  asm.Instructions
+	target []int // index a jump goes to (len(insns) is the end), -1 if none
+	relocs map[int]object.Relocation
+}
+
+func flatten(ps *object.ProgramSpec) (*flatProgram, error) {
+	insns := slices.Clone(ps.Instructions)
+	offs := insns.Offsets()
+	end := insns.SlotCount()
+	fp := &flatProgram{insns: insns, target: make([]int, len(insns)), relocs: map[int]object.Relocation{}}
+	for i, ins := range insns {
+		fp.target[i] = -1
+		if !ins.IsJump() {
+			continue
+		}
+		rel, _ := ins.JumpTarget()
+		slot := offs[i] + ins.Slots() + rel
+		if slot == end {
+			fp.target[i] = len(insns)
+			continue
+		}
+		t, ok := asm.IndexOfSlot(offs, slot)
+		if !ok {
+			return nil, fmt.Errorf("instruction %d: jump to slot %d, not an instruction", i, slot)
+		}
+		fp.target[i] = t
+	}
+	for i, r := range ps.Relocations {
+		fp.relocs[i] = r
+	}
+	return fp, nil
+}
+
+// without returns fp minus the instructions in [lo, hi). Jumps into the
+// removed range go to the instruction after it.
+func (fp *flatProgram) without(lo, hi int) *flatProgram {
+	n := hi - lo
+	out := &flatProgram{relocs: map[int]object.Relocation{}}
+	for i, ins := range fp.insns {
+		if i >= lo && i < hi {
+			continue
+		}
+		t := fp.target[i]
+		switch {
+		case t >= hi:
+			t -= n
+		case t >= lo:
+			t = lo
+		}
+		out.insns = append(out.insns, ins)
+		out.target = append(out.target, t)
+	}
+	for i, r := range fp.relocs {
+		switch {
+		case i >= hi:
+			out.relocs[i-n] = r
+		case i < lo:
+			out.relocs[i] = r
+		}
+	}
+	return out
+}
+
+func (fp *flatProgram) clone() *flatProgram {
+	out := &flatProgram{insns: slices.Clone(fp.insns), target: slices.Clone(fp.target), relocs: map[int]object.Relocation{}}
+	for i, r := range fp.relocs {
+		out.relocs[i] = r
+	}
+	return out
+}
+
+// encode sets the jump offsets from the targets. It fails when a jump
+// would need an offset that does not fit.
+func (fp *flatProgram) encode() (asm.Instructions, bool) {
+	insns := slices.Clone(fp.insns)
+	offs := insns.Offsets()
+	end := insns.SlotCount()
+	for i, t := range fp.target {
+		if t < 0 {
+			continue
+		}
+		slot := end
+		if t < len(offs) {
+			slot = offs[t]
+		}
+		rel := slot - (offs[i] + insns[i].Slots())
+		if insns[i].OpCode == asm.OpGotoL {
+			insns[i].Constant = int64(rel)
+			continue
+		}
+		if rel < -32768 || rel > 32767 {
+			return nil, false
+		}
+		insns[i].Offset = int16(rel)
+	}
+	return insns, true
+}
+
+// withProgram returns a copy of spec whose only program has fp's
+// instructions.
+func withProgram(spec *object.Spec, fp *flatProgram) (*object.Spec, bool) {
+	insns, ok := fp.encode()
+	if !ok {
+		return nil, false
+	}
+	ps := *spec.Programs[0]
+	ps.Instructions = insns
+	ps.Relocations = fp.relocs
+	out := *spec
+	// Maps are mutated while a differential run loads them (MapExtra):
+	// each candidate gets its own.
+	out.Maps = nil
+	mapOf := map[*object.MapSpec]*object.MapSpec{}
+	for _, m := range spec.Maps {
+		c := *m
+		mapOf[m] = &c
+		out.Maps = append(out.Maps, &c)
+	}
+	ps.Relocations = map[int]object.Relocation{}
+	for i, r := range fp.relocs {
+		if r.Map != nil {
+			r.Map = mapOf[r.Map]
+		}
+		ps.Relocations[i] = r
+	}
+	out.Programs = []*object.ProgramSpec{&ps}
+	return &out, true
+}
+
+// mismatchKind is the class of a mismatch line, so that shrinking keeps
+// chasing the same difference rather than any difference.
+func mismatchKind(m string) string {
+	switch {
+	case strings.HasPrefix(m, "load:"):
+		return "load"
+	case strings.Contains(m, "): retval"):
+		return "retval"
+	case strings.Contains(m, "present on vm"):
+		return "presence"
+	case strings.HasPrefix(m, "arena page") && strings.Contains(m, "differs"):
+		return "arena-bytes"
+	case strings.Contains(m, "vm error"):
+		return "run-error"
+	case strings.HasPrefix(m, "global"):
+		return "global"
+	}
+	return m
+}
+
+// Shrunk is a minimised mismatching program.
+type Shrunk struct {
+	Spec *object.Spec
+	Diff *DiffReport
+	// Kind is the class of mismatch that was kept while shrinking.
+	Kind string
+	// Tried is the number of candidate programs run.
+	Tried int
+}
+
+// Shrink minimises a program whose engines disagree: it removes
+// instructions and simplifies constants for as long as the kernel still
+// loads the program and the first kind of mismatch persists. budget bounds
+// the candidates tried (0: 3000).
+func Shrink(spec *object.Spec, steps []Step, first *DiffReport, budget int) (*Shrunk, error) {
+	if budget <= 0 {
+		budget = 3000
+	}
+	if first == nil || first.OK() {
+		return nil, fmt.Errorf("shrink: the program does not mismatch")
+	}
+	kind := mismatchKind(first.Mismatches[0])
+	fp, err := flatten(spec.Programs[0])
+	if err != nil {
+		return nil, err
+	}
+	best := &Shrunk{Spec: spec, Diff: first, Kind: kind}
+	try := func(c *flatProgram) bool {
+		if best.Tried >= budget {
+			return false
+		}
+		cs, ok := withProgram(spec, c)
+		if !ok {
+			return false
+		}
+		best.Tried++
+		d, err := differential(cs, steps)
+		if err != nil || d.OK() {
+			return false
+		}
+		for _, m := range d.Mismatches {
+			if mismatchKind(m) == kind {
+				best.Spec, best.Diff = cs, d
+				return true
+			}
+		}
+		return false
+	}
+
+	for changed := true; changed && best.Tried < budget; {
+		changed = false
+		// Remove chunks, large first, from the end backwards: the
+		// epilogue and later code depend on the earlier code, not the
+		// other way round.
+		for size := len(fp.insns) / 2; size >= 1; size /= 2 {
+			// The last instruction is the exit: keep it.
+			for hi := len(fp.insns) - 1; hi-size >= 0; {
+				lo := hi - size
+				if c := fp.without(lo, hi); try(c) {
+					fp = c
+					changed = true
+					hi = lo
+					continue
+				}
+				hi -= size
+			}
+		}
+		// Simplify constants and offsets.
+		for i := range fp.insns {
+			for _, c := range simpler(fp.insns[i], fp.relocs[i]) {
+				cand := fp.clone()
+				cand.insns[i] = c
+				if try(cand) {
+					fp = cand
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	return best, nil
+}
+
+// differential is Differential with the vm rejecting a program turned
+// into a mismatch, and with the page presence the kernel engine cannot
+// know left out.
+func differential(spec *object.Spec, steps []Step) (*DiffReport, error) {
+	d, err := Differential(spec, steps)
+	if err != nil {
+		if _, ok := kernelRejection(err); ok {
+			return nil, err
+		}
+		if strings.HasPrefix(err.Error(), "vm: ") {
+			// The kernel took the program and the vm did not: that is an
+			// engine difference like any other.
+			return &DiffReport{Mismatches: []string{"load: " + err.Error()}}, nil
+		}
+		return nil, err
+	}
+	if usesReserve(spec) {
+		// The kernel has no query for page presence: its engine takes a
+		// page that a program reserved, and that reads zero, for an
+		// allocated one. Such mismatches say nothing about the vm.
+		kept := d.Mismatches[:0]
+		for _, m := range d.Mismatches {
+			if !strings.HasSuffix(m, "present on vm false, on kernel true") {
+				kept = append(kept, m)
+			}
+		}
+		d.Mismatches = kept
+	}
+	return d, nil
+}
+
+func usesReserve(spec *object.Spec) bool {
+	for _, e := range spec.Externs {
+		if e.Name == "bpf_arena_reserve_pages" {
+			return true
+		}
+	}
+	return false
+}
+
+// simpler returns variants of ins with smaller constants, simplest first.
+func simpler(ins asm.Instruction, r object.Relocation) []asm.Instruction {
+	if r.Kind != 0 || ins.IsCall() || ins.IsExit() || ins.IsJump() || ins.IsAddrSpaceCast() || ins.IsByteSwap() {
+		return nil
+	}
+	var out []asm.Instruction
+	add := func(c asm.Instruction) {
+		if c != ins && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	hasConst := !ins.IsAtomic() && (ins.Class() == asm.ClassST || ins.IsLoadImm64() ||
+		ins.IsALU() && ins.OpCode.Source() == asm.SourceK && ins.ALUOp() != asm.ALUNeg && ins.ALUOp() != asm.ALUEnd)
+	if hasConst {
+		for _, v := range []int64{0, 1, ins.Constant / 2, int64(int32(ins.Constant))} {
+			c := ins
+			c.Constant = v
+			if ins.IsLoadImm64() && v == int64(int32(v)) {
+				// A constant that fits is a plain mov.
+				c = asm.Instruction{OpCode: opMovK, Dst: ins.Dst, Constant: v}
+			}
+			add(c)
+		}
+	}
+	if ins.Class() <= asm.ClassSTX && !ins.IsLoadImm64() && ins.Offset != 0 {
+		for _, off := range []int16{0, ins.Offset / 2, ins.Offset &^ 0xfff} {
+			c := ins
+			c.Offset = off
+			add(c)
+		}
+	}
+	return out
+}
+
+// --- printing -------------------------------------------------------------
+
+var regNames = []string{"asm.R0", "asm.R1", "asm.R2", "asm.R3", "asm.R4", "asm.R5", "asm.R6", "asm.R7", "asm.R8", "asm.R9", "asm.R10"}
+
+// GoCase prints a program as a table entry for TestRandomRegressions:
+// instructions as raw fields, each with its text, and relocations by name.
+func GoCase(name string, spec *object.Spec, d *DiffReport) string {
+	var b strings.Builder
+	ps := spec.Programs[0]
+	fmt.Fprintf(&b, "{\n\tname: %q,\n", name)
+	if d != nil {
+		for _, m := range d.Mismatches {
+			fmt.Fprintf(&b, "\t// %s\n", m)
+		}
+	}
+	b.WriteString("\tinsns: asm.Instructions{\n")
+	f := asm.Formatter{Kfunc: func(ins asm.Instruction) string { return "" }}
+	offs := ps.Instructions.Offsets()
+	for i, ins := range ps.Instructions {
+		fmt.Fprintf(&b, "\t\t{OpCode: %#02x, Dst: %s", uint8(ins.OpCode), regNames[ins.Dst&0xf])
+		if ins.Src != 0 {
+			fmt.Fprintf(&b, ", Src: %s", regNames[ins.Src&0xf])
+		}
+		if ins.Offset != 0 {
+			fmt.Fprintf(&b, ", Offset: %d", ins.Offset)
+		}
+		if ins.Constant != 0 {
+			fmt.Fprintf(&b, ", Constant: %s", goConst(ins.Constant))
+		}
+		text := f.Format(ins)
+		if r, ok := ps.Relocations[i]; ok {
+			text = relocText(ins, r, text)
+		}
+		fmt.Fprintf(&b, "}, // %d: %s\n", offs[i], text)
+	}
+	b.WriteString("\t},\n")
+	if len(ps.Relocations) > 0 {
+		keys := make([]int, 0, len(ps.Relocations))
+		for i := range ps.Relocations {
+			keys = append(keys, i)
+		}
+		sort.Ints(keys)
+		b.WriteString("\trelocs: map[int]string{")
+		for j, i := range keys {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%d: %q", i, relocName(ps.Relocations[i]))
+		}
+		b.WriteString("},\n")
+	}
+	if a := spec.Arena(); a != nil && a.MaxEntries != 16 {
+		fmt.Fprintf(&b, "\tpages: %d,\n", a.MaxEntries)
+	}
+	b.WriteString("},\n")
+	return b.String()
+}
+
+func goConst(v int64) string {
+	if v >= -4096 && v <= 4096 {
+		return fmt.Sprint(v)
+	}
+	if v < 0 {
+		return fmt.Sprintf("-%#x", uint64(-v))
+	}
+	return fmt.Sprintf("%#x", v)
+}
+
+func relocName(r object.Relocation) string {
+	if r.Extern != nil {
+		return r.Extern.Name
+	}
+	if r.Map != nil {
+		return r.Map.Name
+	}
+	return r.Symbol
+}
+
+func relocText(ins asm.Instruction, r object.Relocation, text string) string {
+	switch r.Kind {
+	case object.RelocMap:
+		return fmt.Sprintf("r%d = map[%s]", ins.Dst, relocName(r))
+	case object.RelocKfunc:
+		return "call " + relocName(r)
+	}
+	return text
+}
+
+// SpecFromCase builds the object of a GoCase table entry: the arena map
+// and one sleepable syscall program named RandomProgram. relocs names,
+// by instruction index, the map ("arena") or kfunc an instruction refers
+// to.
+func SpecFromCase(insns asm.Instructions, relocs map[int]string, pages uint32) *object.Spec {
+	if pages == 0 {
+		pages = 16
+	}
+	am := &object.MapSpec{Name: "arena", Type: object.Arena, MaxEntries: pages, Flags: object.FlagMmapable, Section: ".maps"}
+	spec := &object.Spec{Path: "random.bpf.o", License: "GPL", Maps: []*object.MapSpec{am}}
+	ext := map[string]*object.ExternSpec{}
+	rel := map[int]object.Relocation{}
+	for i, name := range relocs {
+		if name == am.Name {
+			rel[i] = object.Relocation{Kind: object.RelocMap, Map: am, Symbol: name}
+			continue
+		}
+		e, ok := ext[name]
+		if !ok {
+			e = &object.ExternSpec{Name: name, Kind: object.ExternKfunc}
+			ext[name] = e
+			spec.Externs = append(spec.Externs, e)
+		}
+		rel[i] = object.Relocation{Kind: object.RelocKfunc, Extern: e, Symbol: name}
+	}
+	spec.Programs = []*object.ProgramSpec{{
+		Name: RandomProgram, Section: "syscall", Type: object.Syscall,
+		Sleepable: true, Flags: object.ProgFlagSleepable, License: "GPL",
+		Instructions: slices.Clone(insns), Relocations: rel,
+	}}
+	return spec
+}
+
+var (
+	pcRel    = regexp.MustCompile(`pc([+-]\d+)$`)
+	memOff   = regexp.MustCompile(`\(r(\d+) ([+-]\d+)\)`)
+	jumpImm  = regexp.MustCompile(`^if ([rw]\d+) (\S+) (0x[0-9a-f]+) goto`)
+	atomicRe = regexp.MustCompile(`^r(\d+) = atomic(64)?_(\w+)\(\((u\d+) \*\)\(r(\d+) ([+-]\d+)\), r(\d+)(?:, r(\d+))?\)$`)
+)
+
+// CCase prints a program as a naked BPF C function in inline assembly,
+// the form the kernel selftests use, for clang-19 or newer.
+func CCase(spec *object.Spec) string {
+	ps := spec.Programs[0]
+	insns := ps.Instructions
+	offs := insns.Offsets()
+	labels := map[int]string{}
+	for i, ins := range insns {
+		if rel, ok := ins.JumpTarget(); ok && !ins.IsCall() {
+			slot := offs[i] + ins.Slots() + rel
+			labels[slot] = fmt.Sprintf("l%d_%%=", len(labels))
+		}
+	}
+	var f asm.Formatter
+	var b strings.Builder
+	imms := map[string]string{}
+	b.WriteString("SEC(\"syscall\")\n__naked int rnd(void *ctx)\n{\n\tasm volatile (\n")
+	for i, ins := range insns {
+		if l, ok := labels[offs[i]]; ok {
+			fmt.Fprintf(&b, "\t\"%s:\"\n", l)
+		}
+		text := cText(f.Format(ins), ins)
+		if r, ok := ps.Relocations[i]; ok {
+			name := relocName(r)
+			switch r.Kind {
+			case object.RelocMap:
+				text = fmt.Sprintf("r%d = %%[%s] ll", ins.Dst, name)
+				imms[name] = "__imm_addr(" + name + ")"
+			case object.RelocKfunc:
+				text = fmt.Sprintf("call %%[%s]", name)
+				imms[name] = "__imm(" + name + ")"
+			}
+		}
+		if rel, ok := ins.JumpTarget(); ok && !ins.IsCall() {
+			text = pcRel.ReplaceAllString(text, labels[offs[i]+ins.Slots()+rel])
+		}
+		fmt.Fprintf(&b, "\t\"%s;\"\n", text)
+	}
+	if l, ok := labels[insns.SlotCount()]; ok {
+		fmt.Fprintf(&b, "\t\"%s:\"\n", l)
+	}
+	b.WriteString("\t:\n\t: ")
+	names := make([]string, 0, len(imms))
+	for n := range imms {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for j, n := range names {
+		if j > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(imms[n])
+	}
+	b.WriteString("\n\t: __clobber_all);\n}\n")
+	return b.String()
+}
+
+// cText turns the verifier-log text of ins into clang's assembler syntax
+// where the two differ.
+func cText(text string, ins asm.Instruction) string {
+	text = memOff.ReplaceAllStringFunc(text, func(s string) string {
+		m := memOff.FindStringSubmatch(s)
+		return fmt.Sprintf("(r%s %s %s)", m[1], m[2][:1], m[2][1:])
+	})
+	if ins.IsLoadImm64() {
+		return text + " ll"
+	}
+	if m := jumpImm.FindStringSubmatch(text); m != nil {
+		return strings.Replace(text, m[3], fmt.Sprint(int32(ins.Constant)), 1)
+	}
+	if ins.IsAtomic() && ins.AtomicOp().IsFetch() {
+		reg := byte('r')
+		sfx := "_64"
+		if ins.OpCode.Size() == asm.SizeW {
+			reg, sfx = 'w', "_32"
+		}
+		base := fmt.Sprintf("r%d %s %d", ins.Dst, sign(ins.Offset), abs16(ins.Offset))
+		typ := "u64"
+		if reg == 'w' {
+			typ = "u32"
+		}
+		switch op := ins.AtomicOp(); op {
+		case asm.AtomicXchg:
+			x := "xchg"
+			if reg == 'w' {
+				x = "xchg32"
+			}
+			return fmt.Sprintf("%c%d = %s%s(%s, %c%d)", reg, ins.Src, x, sfx, base, reg, ins.Src)
+		case asm.AtomicCmpXchg:
+			x := "cmpxchg"
+			if reg == 'w' {
+				x = "cmpxchg32"
+			}
+			return fmt.Sprintf("%c0 = %s%s(%s, %c0, %c%d)", reg, x, sfx, base, reg, reg, ins.Src)
+		default:
+			return fmt.Sprintf("%c%d = atomic_%s((%s *)(%s), %c%d)", reg, ins.Src, op, typ, base, reg, ins.Src)
+		}
+	}
+	if ins.IsAtomic() && ins.OpCode.Size() == asm.SizeW && ins.AtomicOp() < asm.AtomicLoadAcquire {
+		// lock *(u32 *)(r1 + 0) += w2
+		i := strings.LastIndex(text, "r")
+		return text[:i] + "w" + text[i+1:]
+	}
+	if ins.IsAtomic() && ins.AtomicOp() == asm.AtomicLoadAcquire && ins.OpCode.Size() != asm.SizeDW {
+		return "w" + text[1:]
+	}
+	if ins.IsAtomic() && ins.AtomicOp() == asm.AtomicStoreRelease && ins.OpCode.Size() != asm.SizeDW {
+		i := strings.LastIndex(text, "r")
+		return text[:i] + "w" + text[i+1:]
+	}
+	return text
+}
+
+func sign(v int16) string {
+	if v < 0 {
+		return "-"
+	}
+	return "+"
+}
+
+func abs16(v int16) int {
+	if v < 0 {
+		return -int(v)
+	}
+	return int(v)
+}
