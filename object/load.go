@@ -114,6 +114,7 @@ type loader struct {
 	sections []*section // by ELF index; nil for ignored ones
 	byName   map[string]*section
 	syms     []elf.Symbol // by symbol table index; 0 is the null symbol
+	symIndex map[symKey]*elf.Symbol
 	raw      *rawBTF
 	ext      *btf.ExtInfos
 	datasecs map[string]uint32
@@ -193,11 +194,13 @@ func (l *loader) openELF() error {
 // sectionData reads a section, refusing sizes no BPF object has so that a
 // corrupt header cannot make the reader allocate or read without bound.
 func (l *loader) sectionData(s *elf.Section) ([]byte, error) {
-	if s.Type == elf.SHT_NOBITS {
-		return nil, nil
-	}
+	// NOBITS sections are checked too: their contents are allocated as
+	// zeros later.
 	if s.Size > maxObjectLen {
 		return nil, l.errorf(s.Name, -1, "size %d is too large", s.Size)
+	}
+	if s.Type == elf.SHT_NOBITS {
+		return nil, nil
 	}
 	if s.Flags&elf.SHF_COMPRESSED != 0 {
 		return nil, l.errorf(s.Name, -1, "compressed sections are not supported")
@@ -556,15 +559,26 @@ func (l *loader) loadBTFMaps(s *section) error {
 	return nil
 }
 
-// findSymbol returns the named symbol defined in section idx.
+// symKey names a symbol defined in a section.
+type symKey struct {
+	sec  int
+	name string
+}
+
+// findSymbol returns the named symbol defined in section idx, or nil.
 func (l *loader) findSymbol(idx int, name string) *elf.Symbol {
-	for i := range l.syms {
-		sym := &l.syms[i]
-		if int(sym.Section) == idx && sym.Section != elf.SHN_UNDEF && sym.Section < elf.SHN_LORESERVE && sym.Name == name && elf.ST_TYPE(sym.Info) != elf.STT_SECTION {
-			return sym
+	if l.symIndex == nil {
+		l.symIndex = make(map[symKey]*elf.Symbol)
+		for i := len(l.syms) - 1; i > 0; i-- {
+			sym := &l.syms[i]
+			if sym.Section != elf.SHN_UNDEF && sym.Section < elf.SHN_LORESERVE && sym.Name != "" && elf.ST_TYPE(sym.Info) != elf.STT_SECTION {
+				// Walking backwards leaves the first of duplicate
+				// names in the index.
+				l.symIndex[symKey{int(sym.Section), sym.Name}] = sym
+			}
 		}
 	}
-	return nil
+	return l.symIndex[symKey{idx, name}]
 }
 
 // uintField reads a map attribute written as __uint(name, N): a pointer to

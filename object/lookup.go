@@ -118,3 +118,56 @@ func (p *ProgramSpec) Copy() *ProgramSpec {
 	c.Tags = slices.Clone(p.Tags)
 	return &c
 }
+
+// Copy returns a deep copy of s: maps (with their Contents), variables,
+// externs and programs are new and refer to each other; BTF types and
+// RawBTF are shared, as nothing modifies them. Use it to apply
+// SetVariable to one loaded instance without touching the parsed Spec.
+func (s *Spec) Copy() *Spec {
+	c := *s
+	mapsOf := make(map[*MapSpec]*MapSpec)
+	var cloneMap func(m *MapSpec) *MapSpec
+	cloneMap = func(m *MapSpec) *MapSpec {
+		if m == nil {
+			return nil
+		}
+		if n, ok := mapsOf[m]; ok {
+			return n
+		}
+		n := *m
+		n.Contents = slices.Clone(m.Contents)
+		mapsOf[m] = &n
+		n.InnerMap = cloneMap(m.InnerMap)
+		return &n
+	}
+	c.Maps = make([]*MapSpec, len(s.Maps))
+	for i, m := range s.Maps {
+		c.Maps[i] = cloneMap(m)
+	}
+	externs := make(map[*ExternSpec]*ExternSpec)
+	c.Externs = make([]*ExternSpec, len(s.Externs))
+	for i, e := range s.Externs {
+		n := *e
+		externs[e] = &n
+		c.Externs[i] = &n
+	}
+	c.Variables = make([]*VariableSpec, len(s.Variables))
+	for i, v := range s.Variables {
+		n := *v
+		n.Map = cloneMap(v.Map)
+		c.Variables[i] = &n
+	}
+	c.Programs = make([]*ProgramSpec, len(s.Programs))
+	for i, p := range s.Programs {
+		n := p.Copy()
+		for k, r := range n.Relocations {
+			r.Map = cloneMap(r.Map)
+			if e, ok := externs[r.Extern]; ok {
+				r.Extern = e
+			}
+			n.Relocations[k] = r
+		}
+		c.Programs[i] = n
+	}
+	return &c
+}

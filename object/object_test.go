@@ -683,3 +683,27 @@ func TestExamples(t *testing.T) {
 		})
 	}
 }
+
+func TestSpecCopy(t *testing.T) {
+	spec := mustLoad(t, "full", testSources["full"])
+	c := spec.Copy()
+	if err := c.SetVariable("ag2", []byte{1, 2, 3, 4}); err != nil {
+		t.Fatal(err)
+	}
+	if v := spec.Variable("ag2"); !bytes.Equal(v.Map.Contents[8:12], []byte{0, 0, 0, 0}) {
+		t.Error("SetVariable on the copy changed the original")
+	}
+	if c.Variable("ag2").Map != c.Arena() {
+		t.Error("copied variable does not point to the copied arena")
+	}
+	for _, p := range c.Programs {
+		for _, r := range p.Relocations {
+			if r.Map != nil && !slices.Contains(c.Maps, r.Map) {
+				t.Errorf("%s: relocation against map %s of the original", p.Name, r.Map.Name)
+			}
+			if r.Extern != nil && !slices.Contains(c.Externs, r.Extern) {
+				t.Errorf("%s: relocation against extern %s of the original", p.Name, r.Extern.Name)
+			}
+		}
+	}
+}
