@@ -4,6 +4,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -116,13 +118,19 @@ var compiled = map[string]string{}
 // object's path, or skips the test if clang-19 is not installed.
 func compile(t testing.TB, name, src string) string {
 	t.Helper()
+	return compileFlags(t, name, src, "-g")
+}
+
+// compileFlags is compile with other clang flags than -g.
+func compileFlags(t testing.TB, name, src string, flags ...string) string {
+	t.Helper()
 	clang, err := exec.LookPath("clang-19")
 	if err != nil {
 		t.Skip("clang-19 is not installed")
 	}
 	compileMu.Lock()
 	defer compileMu.Unlock()
-	key := name + "\x00" + src
+	key := name + "\x00" + src + "\x00" + strings.Join(flags, " ")
 	if p, ok := compiled[key]; ok {
 		return p
 	}
@@ -135,7 +143,8 @@ func compile(t testing.TB, name, src string) string {
 	if err := os.WriteFile(c, []byte(testHeader+src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(clang, "-g", "-O2", "-target", "bpf", "-mcpu=v3", "-c", c, "-o", o).CombinedOutput()
+	args := append(slices.Clone(flags), "-O2", "-target", "bpf", "-mcpu=v3", "-c", c, "-o", o)
+	out, err := exec.Command(clang, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("clang-19 %s: %v\n%s", name, err, out)
 	}

@@ -707,3 +707,60 @@ func TestSpecCopy(t *testing.T) {
 		}
 	}
 }
+
+func TestCORERelocations(t *testing.T) {
+	spec := mustLoad(t, "core", `
+struct task___local { int pid; int tgid; } __attribute__((preserve_access_index));
+__noinline int get(struct task___local *t) { return t->tgid; }
+SEC("syscall") int corep(void *ctx) { return get(ctx) + ((struct task___local *)ctx)->pid; }
+`)
+	p := spec.Program("corep")
+	if len(p.CORERelos) != 2 {
+		t.Fatalf("%d CO-RE relocations, want 2: %v", len(p.CORERelos), p.CORERelos)
+	}
+	var get Func
+	for _, f := range p.Funcs {
+		if f.Name == "get" {
+			get = f
+		}
+	}
+	offsets := map[bool]int16{} // in get -> field offset
+	for i, r := range p.CORERelos {
+		ins := p.Instructions[i]
+		if r == nil || ins.OpCode&7 != 1 { // BPF_LDX
+			t.Errorf("relocation at %d on %+v: %v", i, ins, r)
+		}
+		offsets[i >= get.Index] = ins.Offset
+	}
+	if offsets[true] != 4 || offsets[false] != 0 {
+		t.Errorf("field offsets %v: want tgid (4) in get and pid (0) in corep", offsets)
+	}
+}
+
+func TestWithoutBTF(t *testing.T) {
+	path := compileFlags(t, "small", testSources["small"])
+	spec, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.BTF != nil || spec.RawBTF != nil {
+		t.Error("BTF from an object without .BTF")
+	}
+	p := spec.Program("tcprog")
+	if p == nil || p.Type != SchedCLS || len(p.Funcs) != 1 || p.Funcs[0].Type != nil || !p.Funcs[0].Global || len(p.Lines) != 0 {
+		t.Fatalf("program %+v", p)
+	}
+	v := spec.Variable("value")
+	if v == nil || v.Type != nil || v.Map.Name != ".data" || v.Size != 4 {
+		t.Errorf("variable %+v", v)
+	}
+	// BTF-defined maps cannot be read without BTF.
+	_, err = Load(compileFlags(t, "maps-nobtf", `
+struct { __uint(type, MAP_HASH); __uint(max_entries, 1); __type(key, u32); __type(value, u32); } m SEC(".maps");
+SEC("syscall") int p(void *ctx) { return (int)(long)&m; }
+`))
+	var oe *Error
+	if !errors.As(err, &oe) || oe.Section != ".maps" {
+		t.Errorf("error %v", err)
+	}
+}
