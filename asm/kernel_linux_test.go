@@ -6,6 +6,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -39,15 +40,21 @@ const (
 // loadSocketFilter asks the running kernel to verify code and returns the
 // verifier log and the error of BPF_PROG_LOAD.
 func loadSocketFilter(t *testing.T, code []byte) (string, error) {
+	return loadSocketFilterLog(t, code, 1, kernelCheckLogSize)
+}
+
+// loadSocketFilterLog is loadSocketFilter with a chosen log level; level 2
+// logs every instruction, also when the program is accepted.
+func loadSocketFilterLog(t *testing.T, code []byte, level uint32, size int) (string, error) {
 	t.Helper()
 	license := []byte("GPL\x00")
-	logBuf := make([]byte, kernelCheckLogSize)
+	logBuf := make([]byte, size)
 	attr := progLoadAttr{
 		progType: progTypeSocketFilter,
 		insnCnt:  uint32(len(code) / InstructionSize),
 		insns:    uint64(uintptr(unsafe.Pointer(&code[0]))),
 		license:  uint64(uintptr(unsafe.Pointer(&license[0]))),
-		logLevel: 1,
+		logLevel: level,
 		logSize:  uint32(len(logBuf)),
 		logBuf:   uint64(uintptr(unsafe.Pointer(&logBuf[0]))),
 	}
@@ -225,7 +232,9 @@ func TestKernelSweep(t *testing.T) {
 	regs := []struct{ dst, src uint8 }{{0, 0}, {2, 0}, {2, 3}, {3, 2}, {11, 0}, {2, 12}, {0, 1}, {0, 2}}
 	offs := []int16{0, 1, 8, 16, 32, -1}
 	imms := []int32{0, 1, 16, 32, 64, 0x41, 0x51, 0xe1, 0xf1, 0x100, 0x110, 1 << 16, -1}
-	accepted, rejected := 0, 0
+	accepted, rejected, printedInvalid := 0, 0, 0
+	fmtOp := &Formatter{OpCode: true}
+	var valid [][]byte
 	// One report per opcode and kind of disagreement keeps a systematic
 	// difference readable.
 	seen := make(map[string]bool)
@@ -236,36 +245,122 @@ func TestKernelSweep(t *testing.T) {
 			t.Errorf(format, args...)
 		}
 	}
+	// Every register pair with plain and with set off/imm, and every off
+	// and imm pairing with the two common register shapes: enough to meet
+	// each rule, a fraction of the full product.
+	type fields struct {
+		dst, src uint8
+		off      int16
+		imm      int32
+	}
+	var combos []fields
+	for _, r := range regs {
+		combos = append(combos, fields{r.dst, r.src, 0, 0}, fields{r.dst, r.src, 1, 1})
+	}
+	for _, r := range regs[1:3] {
+		for _, off := range offs {
+			for _, imm := range imms {
+				combos = append(combos, fields{r.dst, r.src, off, imm})
+			}
+		}
+	}
 	for op := 0; op < 256; op++ {
-		for _, r := range regs {
-			for _, off := range offs {
-				for _, imm := range imms {
-					in := slot(uint8(op), r.dst, r.src, off, imm)
-					if op == int(OpLoadImm64) {
-						in = cat(in, slot(0, 0, 0, 0, 0))
+		for _, c := range combos {
+			in := slot(uint8(op), c.dst, c.src, c.off, c.imm)
+			if op == int(OpLoadImm64) {
+				in = cat(in, slot(0, 0, 0, 0, 0))
+			}
+			_, decErr := Decode(in)
+			code := cat(head, in, tail)
+			log, loadErr := loadSocketFilter(t, code)
+			line := structuralLine(log)
+			var de *DecodeError
+			switch {
+			case loadErr == nil:
+				accepted++
+				valid = append(valid, in)
+				if decErr != nil {
+					report(op, "accept", "% x: kernel accepts, Decode says %v", in, decErr)
+				}
+			case line != "":
+				rejected++
+				// Instructions that reach the main pass are logged before
+				// they are checked: the printer must spell invalid
+				// ones as the kernel does too.
+				raw, err := DecodeUnchecked(in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if text, ok := logLine(log, len(head)/InstructionSize); ok && kernelSpellsAsEncoded(raw[0]) {
+					if want := fmtOp.Format(raw[0]); text != want {
+						report(op, "print"+line, "% x: kernel prints %q, Formatter %q", in, text, want)
+					} else {
+						printedInvalid++
 					}
-					_, decErr := Decode(in)
-					code := cat(head, in, tail)
-					log, loadErr := loadSocketFilter(t, code)
-					line := structuralLine(log)
-					var de *DecodeError
-					switch {
-					case loadErr == nil:
-						accepted++
-						if decErr != nil {
-							report(op, "accept", "% x: kernel accepts, Decode says %v", in, decErr)
-						}
-					case line != "":
-						rejected++
-						if !errors.As(decErr, &de) {
-							report(op, line, "% x: kernel says %q, Decode accepts", in, line)
-						} else if !strings.HasSuffix(line, de.Verifier) || de.Verifier == "" {
-							report(op, line+de.Verifier, "% x: kernel says %q, Decode predicts %q (%v)", in, line, de.Verifier, decErr)
-						}
-					}
+				}
+				if !errors.As(decErr, &de) {
+					report(op, line, "% x: kernel says %q, Decode accepts", in, line)
+				} else if !strings.HasSuffix(line, de.Verifier) || de.Verifier == "" {
+					report(op, line+de.Verifier, "% x: kernel says %q, Decode predicts %q (%v)", in, line, de.Verifier, decErr)
 				}
 			}
 		}
 	}
-	t.Logf("%d programs accepted, %d rejected for their encoding", accepted, rejected)
+	t.Logf("%d programs accepted, %d rejected for their encoding (%d of them logged and printed alike)", accepted, rejected, printedInvalid)
+	comparePrinting(t, head, tail, valid)
+}
+
+var logInsn = regexp.MustCompile(`^(\d+): (\([0-9a-f]{2}\) .*?)(\s+; .*)?$`)
+
+// kernelSpellsAsEncoded reports whether the verifier log shows ins from its
+// encoding alone. It logs the value it resolved for a pseudo ld_imm64 (a
+// map or ksym address), and the BTF name of a kfunc.
+func kernelSpellsAsEncoded(ins Instruction) bool {
+	return !(ins.IsLoadImm64() && ins.Src != 0) && !ins.IsKfuncCall()
+}
+
+// logLine returns the verifier's text for the instruction at index.
+func logLine(log string, index int) (string, bool) {
+	want := strconv.Itoa(index)
+	for _, line := range strings.Split(log, "\n") {
+		if m := logInsn.FindStringSubmatch(line); m != nil && m[1] == want {
+			return m[2], true
+		}
+	}
+	return "", false
+}
+
+// comparePrinting loads each instruction again at log level 2 and checks
+// that the verifier's line for it is what Formatter prints.
+func comparePrinting(t *testing.T, head, tail []byte, insns [][]byte) {
+	t.Helper()
+	f := &Formatter{OpCode: true}
+	seen := make(map[OpCode]bool)
+	compared, skipped := 0, 0
+	for _, in := range insns {
+		ins, _, err := DecodeOne(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !kernelSpellsAsEncoded(ins) {
+			skipped++
+			continue
+		}
+		log, err := loadSocketFilterLog(t, cat(head, in, tail), 2, 1<<14)
+		if err != nil {
+			t.Errorf("% x: accepted once, now %v", in, err)
+			continue
+		}
+		text, ok := logLine(log, len(head)/InstructionSize)
+		switch {
+		case !ok:
+			t.Errorf("% x: instruction missing from the verifier log:\n%s", in, log)
+		case text == f.Format(ins):
+			compared++
+		case !seen[ins.OpCode]:
+			seen[ins.OpCode] = true
+			t.Errorf("% x: kernel prints %q, Formatter %q", in, text, f.Format(ins))
+		}
+	}
+	t.Logf("%d accepted instructions printed as the kernel does, %d left out as resolved by the kernel", compared, skipped)
 }

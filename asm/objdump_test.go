@@ -338,6 +338,9 @@ func normalize(ins Instruction, s string) string {
 	if m := callName.FindStringSubmatch(s); m != nil {
 		s = "call" + m[1]
 	}
+	// A subprogram call is "call pc+N" in the kernel's spelling and
+	// "call N" in llvm's.
+	s = strings.Replace(s, "call+", "call", 1)
 	s = skbReg.ReplaceAllString(s, "skb[$1+0]")
 	if m := xchg.FindStringSubmatch(s); m != nil {
 		s = fmt.Sprintf("%s=%s_xchg((%s*)(%s%s),%s)", m[1], atomicWidth(m[3]), "u"+m[3], m[4], m[5], m[6])

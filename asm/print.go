@@ -38,11 +38,14 @@ func (ins Instruction) String() string {
 // Format returns the text of one instruction.
 func (f *Formatter) Format(ins Instruction) string {
 	var b strings.Builder
-	if f != nil && f.OpCode {
-		fmt.Fprintf(&b, "(%02x) ", uint8(ins.OpCode))
-	}
 	f.format(&b, ins)
-	return b.String()
+	text := b.String()
+	// The kernel logs the opcode in front of every instruction it can
+	// spell, but not in front of its BUG_ markers for those it cannot.
+	if f != nil && f.OpCode && !strings.HasPrefix(text, "BUG_") {
+		return fmt.Sprintf("(%02x) %s", uint8(ins.OpCode), text)
+	}
+	return text
 }
 
 // Program writes insns one per line, each prefixed with its slot number
@@ -63,12 +66,15 @@ func (f *Formatter) Program(w io.Writer, insns Instructions) error {
 	return nil
 }
 
+// The operator texts by operation >> 4. The kernel's tables have no entry
+// for the two highest operations and its printf shows the missing string
+// as "(null)"; invalid instructions print the same way here.
 var aluOpText = [16]string{
-	"+=", "-=", "*=", "/=", "|=", "&=", "<<=", ">>=", "neg", "%=", "^=", "=", "s>>=", "endian", "", "",
+	"+=", "-=", "*=", "/=", "|=", "&=", "<<=", ">>=", "neg", "%=", "^=", "=", "s>>=", "endian", "(null)", "(null)",
 }
 
 var jumpOpText = [16]string{
-	"jmp", "==", ">", ">=", "&", "!=", "s>", "s>=", "call", "exit", "<", "<=", "s<", "s<=", "", "",
+	"jmp", "==", ">", ">=", "&", "!=", "s>", "s>=", "call", "exit", "<", "<=", "s<", "s<=", "(null)", "(null)",
 }
 
 // loadStoreType is the C type the kernel prints for each Size value >> 3.
@@ -92,6 +98,11 @@ func (f *Formatter) format(b *strings.Builder, ins Instruction) {
 	case ClassSTX:
 		formatSTX(b, ins)
 	case ClassST:
+		if ins.Mode() == ModeATOMIC {
+			// The kernel's internal speculation barrier uses this mode.
+			b.WriteString("nospec")
+			return
+		}
 		if ins.Mode() != ModeMEM {
 			fmt.Fprintf(b, "BUG_st_%02x", uint8(ins.OpCode))
 			return
@@ -138,8 +149,10 @@ func (f *Formatter) formatALU(b *strings.Builder, ins Instruction) {
 	case ins.IsAddrSpaceCast():
 		to, from := ins.CastAddressSpaces()
 		fmt.Fprintf(b, "r%d = addr_space_cast(r%d, %d, %d)", ins.Dst, ins.Src, to, from)
-	case aluOpText[op>>4] == "":
-		fmt.Fprintf(b, "BUG_alu_%02x", uint8(ins.OpCode))
+	case ins.OpCode == OpMov64Reg && ins.Offset == -1:
+		// Kernel-internal per-CPU address load; never valid in a program
+		// but logged when one carries it.
+		fmt.Fprintf(b, "r%d = &(void __percpu *)(r%d)", ins.Dst, ins.Src)
 	default:
 		text := aluOpText[op>>4]
 		if (op == ALUDiv || op == ALUMod) && ins.Offset == SignedDivModOffset {
@@ -226,9 +239,9 @@ func (f *Formatter) formatJump(b *strings.Builder, ins Instruction) {
 		fmt.Fprintf(b, "gotol pc%s", signed(int64(int32(ins.Constant))))
 	case ins.OpCode == OpExit:
 		b.WriteString("exit")
-	case jumpOpText[op>>4] == "" || op == JumpJA || op == JumpExit:
-		fmt.Fprintf(b, "BUG_jmp_%02x", uint8(ins.OpCode))
 	default:
+		// Every other shape, invalid ones included, prints as a
+		// comparison, as the kernel does.
 		reg := byte('r')
 		if ins.Class() == ClassJMP32 {
 			reg = 'w'

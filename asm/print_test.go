@@ -73,9 +73,16 @@ func TestString(t *testing.T) {
 		{"subprog call back", Instruction{OpCode: OpCall, Src: PseudoCall, Constant: -7}, "call pc-7"},
 		{"kfunc call", Instruction{OpCode: OpCall, Src: PseudoKfuncCall, Constant: 74383}, "call kernel-function#74383"},
 		{"exit", Instruction{OpCode: OpExit}, "exit"},
-		{"bad alu", Instruction{OpCode: 0xe7}, "BUG_alu_e7"},
+		{"bad alu", Instruction{OpCode: 0xe7, Dst: R1}, "r1 (null) 0"},
 		{"bad ldx", Instruction{OpCode: 0x21}, "BUG_ldx_21"},
-		{"bad jmp", Instruction{OpCode: 0xf5}, "BUG_jmp_f5"},
+		{"bad st", Instruction{OpCode: 0x22}, "BUG_st_22"},
+		{"bad stx", Instruction{OpCode: 0x23}, "BUG_23"},
+		{"bad atomic", Instruction{OpCode: 0xdb, Constant: 3}, "BUG_db"},
+		{"bad ld", Instruction{OpCode: 0x00}, "BUG_ld_00"},
+		{"bad jmp", Instruction{OpCode: 0xf5, Dst: R2, Constant: 1}, "if r2 (null) 0x1 goto pc+0"},
+		{"jcond src 3", Instruction{OpCode: 0xe5, Dst: R2, Src: 3}, "if r2 (null) 0x0 goto pc+0"},
+		{"exit reg", Instruction{OpCode: 0x9d}, "if r0 exit r0 goto pc+0"},
+		{"percpu", Instruction{OpCode: OpMov64Reg, Dst: R2, Src: R0, Offset: -1}, "r2 = &(void __percpu *)(r0)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
