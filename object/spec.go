@@ -1,6 +1,34 @@
 // Package object reads clang-compiled BPF ELF objects into a Spec: the
 // programs, maps, global variables, BTF and relocations that an engine needs
 // to load them. It only parses; nothing here talks to a kernel.
+//
+// The reading follows libbpf: section names give program types, every
+// program is linked with the subprograms it reaches, BTF-defined maps come
+// from .maps, each global data section becomes an array map, arena globals
+// (.addr_space.1) become the initial image of the one arena map, and
+// __ksym/__kconfig externs are collected. Objects libbpf refuses are
+// refused here with libbpf's reason and errno.
+//
+// Linked instructions are ready for an engine except for the values only
+// known at load time. Each such instruction has a Relocation, and its
+// source register and constant are already set as follows:
+//
+//   - RelocMap: ld_imm64, Src = asm.PseudoMapFD, Constant = 0.
+//     The engine puts the map fd (or its own handle) in the low 32 bits.
+//   - RelocMapValue, RelocKconfig: ld_imm64, Src = asm.PseudoMapValue,
+//     Constant = Offset<<32. The engine puts the map fd in the low 32 bits.
+//   - RelocKfunc on a call: Src = asm.PseudoKfuncCall, Constant = 0,
+//     Offset = 0. The engine sets the kfunc's BTF id (and module index).
+//   - RelocKfunc on ld_imm64 (the address of a kfunc), RelocKsym: Constant
+//     = 0; Src = asm.PseudoBTFID for typed ksyms, 0 for typeless ones.
+//
+// Calls to subprograms (Src = asm.PseudoCall) and function pointers
+// (ld_imm64 with Src = asm.PseudoFunc, used for callbacks) already hold the
+// distance in slots to their target in the linked program, as the kernel
+// wants them; they carry no Relocation. A ld_imm64 occupies two slots, so
+// instruction indexes (keys of Relocations, CORERelos, Line.Index,
+// Func.Index) and slots (Func.Slot, Line.Slot, offsets in func and line
+// info for the kernel) differ after the first one.
 package object
 
 import (
@@ -25,8 +53,18 @@ type Spec struct {
 	Externs []*ExternSpec
 	// BTF is the object's type information (nil if it has none).
 	BTF *btf.Spec
-	// RawBTF is the .BTF section as it is in the file, with DATASEC sizes
-	// and offsets filled in from the symbol table.
+	// RawBTF is the .BTF section made acceptable to the kernel as it is:
+	// DATASEC sizes and variable offsets come from the section headers
+	// and symbol table (variables sorted by offset), .kconfig gets the
+	// layout of the .kconfig map, .ksyms entries become 4-byte int
+	// placeholders (a "dummy_ksym" VAR is appended for kfuncs), and extern
+	// linkage becomes global. Every type id and string offset of the file
+	// is kept (types and strings are only appended), so ids from BTF
+	// (Func.TypeID, BTF.TypeID) are valid in RawBTF. nil without BTF.
+	//
+	// BTF itself is read by cilium/ebpf, which refuses to iterate objects
+	// with typed __ksym variables (BTF.All fails on the .ksyms DATASEC);
+	// look types up by id or name instead.
 	RawBTF []byte
 }
 
@@ -45,8 +83,11 @@ type ProgramSpec struct {
 	// (ProgFlagSleepable, ProgFlagXDPHasFrags).
 	Flags   uint32
 	License string
-	// Instructions is the linked program. Instructions that need a value
-	// only known at load time (map fds, kfunc ids) carry a Relocation.
+	// Instructions is the linked program: the entry function, then each
+	// function it reaches, once, in the order first reached. Instructions
+	// that need a value only known at load time (map fds, kfunc ids)
+	// carry a Relocation; see the package documentation for how they
+	// are encoded.
 	Instructions asm.Instructions
 	// Relocations, keyed by index into Instructions.
 	Relocations map[int]Relocation
@@ -54,11 +95,14 @@ type ProgramSpec struct {
 	// first, with their first instruction index and BTF type.
 	Funcs []Func
 	// Lines is BTF line info: the source line of instruction ranges,
-	// sorted by instruction index.
+	// sorted by instruction index. A record covers the instructions up to
+	// the next one; LineAt finds it.
 	Lines []Line
-	// CORERelos are CO-RE relocations keyed by instruction index.
+	// CORERelos are CO-RE relocations keyed by instruction index (nil if
+	// there are none); their types belong to Spec.BTF.
 	CORERelos map[int]*btf.CORERelocation
-	// Tags are the program's BTF decl tags (e.g. "comment:test_retval=0").
+	// Tags are the decl tags of the entry function in BTF order (e.g.
+	// "comment:test_expect_success", "comment:test_retval=0").
 	Tags []string
 }
 
@@ -68,9 +112,13 @@ type Func struct {
 	Index int       // index into ProgramSpec.Instructions
 	Slot  int       // same position in 8-byte slots
 	Type  *btf.Func // nil without BTF
-	// ArenaArgs[i] is true when argument i carries the decl tag "arg:arena".
+	// ArenaArgs[i] is true when argument i carries the decl tag
+	// "arg:arena" (__arg_arena). One entry per parameter; nil without BTF.
 	ArenaArgs []bool
-	Global    bool
+	// Global is the BTF linkage (the symbol binding without BTF): the
+	// verifier checks global functions on their own, from their BTF
+	// prototype, which is what makes __arg_arena matter.
+	Global bool
 	// TypeID is the id of Type in Spec.BTF and Spec.RawBTF (0 without
 	// BTF): what bpf_func_info.type_id needs.
 	TypeID btf.TypeID
