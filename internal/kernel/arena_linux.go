@@ -12,7 +12,6 @@ import (
 	"github.com/bpfarena/bpfarena/asm"
 	"github.com/bpfarena/bpfarena/internal/sys"
 	"github.com/bpfarena/bpfarena/object"
-	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 )
 
@@ -55,15 +54,15 @@ const (
 
 // newBackend builds and loads the page program for the arena km.
 func newBackend(km *kmap) (*backend, error) {
-	alloc, err := findKernelType[*btf.Func](kfuncAlloc)
+	alloc, err := findKernelSym(idxFunc, kfuncAlloc)
 	if err != nil {
 		return nil, fmt.Errorf("arena page program: %w", err)
 	}
-	free, err := findKernelType[*btf.Func](kfuncFree)
+	free, err := findKernelSym(idxFunc, kfuncFree)
 	if err != nil {
 		return nil, fmt.Errorf("arena page program: %w", err)
 	}
-	reserve, err := findKernelType[*btf.Func](kfuncReserve)
+	reserve, err := findKernelSym(idxFunc, kfuncReserve)
 	noRes := err != nil
 	insns := pageProgram(int32(km.fd.Uint()), int32(alloc.id), int32(free.id), int32(reserve.id), noRes)
 	code := insns.Encode(nil)

@@ -271,11 +271,11 @@ func (c *collection) relocateExtern(ins *asm.Instruction, r object.Relocation) e
 	var addr uint64
 	switch {
 	case isFunc:
-		sym, err = findKernelType[*btf.Func](e.Name)
+		sym, err = findKernelSym(idxFunc, e.Name)
 	case e.Type == nil || isVoid(e.Type):
 		addr, err = kallsymsAddr(e.Name)
 	default:
-		sym, err = findKernelType[*btf.Var](e.Name)
+		sym, err = findKernelSym(idxVar, e.Name)
 	}
 	missing := err != nil
 	if missing && !e.Weak {
@@ -360,13 +360,13 @@ func attachBTFID(ps *object.ProgramSpec) (btf.TypeID, error) {
 	var err error
 	switch ps.AttachType {
 	case object.AttachTraceRawTp:
-		sym, err = findKernelType[*btf.Typedef]("btf_trace_" + ps.AttachTo)
+		sym, err = findKernelSym(idxTypedef, "btf_trace_" + ps.AttachTo)
 	case object.AttachTraceIter:
-		sym, err = findKernelType[*btf.Func]("bpf_iter_" + ps.AttachTo)
+		sym, err = findKernelSym(idxFunc, "bpf_iter_" + ps.AttachTo)
 	case object.AttachLSMMac:
-		sym, err = findKernelType[*btf.Func]("bpf_lsm_" + ps.AttachTo)
+		sym, err = findKernelSym(idxFunc, "bpf_lsm_" + ps.AttachTo)
 	default:
-		sym, err = findKernelType[*btf.Func](ps.AttachTo)
+		sym, err = findKernelSym(idxFunc, ps.AttachTo)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("attach target %q: %w", ps.AttachTo, err)
@@ -374,7 +374,7 @@ func attachBTFID(ps *object.ProgramSpec) (btf.TypeID, error) {
 	if sym.module != "" {
 		return 0, fmt.Errorf("attach target %q is in module %s: not supported yet", ps.AttachTo, sym.module)
 	}
-	return sym.id, nil
+	return btf.TypeID(sym.id), nil
 }
 
 // Run runs the program with BPF_PROG_TEST_RUN and collects what it wrote
@@ -392,7 +392,7 @@ func (p *program) Run(opts engine.RunOptions) (engine.RunResult, error) {
 			r, err := sys.ProgTestRun(p.fd, sys.ProgRunOptions{CtxIn: ctx})
 			total += time.Since(start)
 			if err != nil {
-				return res, fmt.Errorf("run %s: %w", p.name, err)
+				return res, p.runError(err)
 			}
 			res.Retval = r.Retval
 		}
@@ -418,7 +418,7 @@ func (p *program) Run(opts engine.RunOptions) (engine.RunResult, error) {
 		}
 		r, err := sys.ProgTestRun(p.fd, ro)
 		if err != nil {
-			return res, fmt.Errorf("run %s: %w", p.name, err)
+			return res, p.runError(err)
 		}
 		res.Retval = r.Retval
 		res.Duration = time.Duration(r.Duration)
@@ -432,6 +432,46 @@ func (p *program) Run(opts engine.RunOptions) (engine.RunResult, error) {
 	res.Output = out
 	res.Faults = faults
 	return res, nil
+}
+
+// errnoENOTSUPP is the kernel-internal ENOTSUPP (524) that PROG_TEST_RUN
+// returns for program types it cannot run.
+const errnoENOTSUPP = unix.Errno(524)
+
+// runError explains a failed test run; program types the kernel cannot
+// test-run (tracepoints, kprobes, ...) are reported as not supported.
+func (p *program) runError(err error) error {
+	if errors.Is(err, errnoENOTSUPP) || errors.Is(err, unix.EOPNOTSUPP) {
+		return fmt.Errorf("run %s: the kernel cannot test-run %s programs (section %q): %w (%w)",
+			p.name, progTypeName(p.spec.Type), p.spec.Section, engine.ErrNotSupported, err)
+	}
+	return fmt.Errorf("run %s: %w", p.name, err)
+}
+
+func progTypeName(t object.ProgramType) string {
+	switch t {
+	case object.SocketFilter:
+		return "socket filter"
+	case object.Kprobe:
+		return "kprobe"
+	case object.SchedCLS:
+		return "tc"
+	case object.TracePoint:
+		return "tracepoint"
+	case object.XDP:
+		return "xdp"
+	case object.PerfEvent:
+		return "perf event"
+	case object.RawTracepoint:
+		return "raw tracepoint"
+	case object.Tracing:
+		return "tracing"
+	case object.LSM:
+		return "lsm"
+	case object.Syscall:
+		return "syscall"
+	}
+	return fmt.Sprintf("type %d", t)
 }
 
 // readStreams drains the program's stdout (its printed output) and stderr
