@@ -360,11 +360,11 @@ func attachBTFID(ps *object.ProgramSpec) (btf.TypeID, error) {
 	var err error
 	switch ps.AttachType {
 	case object.AttachTraceRawTp:
-		sym, err = findKernelSym(idxTypedef, "btf_trace_" + ps.AttachTo)
+		sym, err = findKernelSym(idxTypedef, "btf_trace_"+ps.AttachTo)
 	case object.AttachTraceIter:
-		sym, err = findKernelSym(idxFunc, "bpf_iter_" + ps.AttachTo)
+		sym, err = findKernelSym(idxFunc, "bpf_iter_"+ps.AttachTo)
 	case object.AttachLSMMac:
-		sym, err = findKernelSym(idxFunc, "bpf_lsm_" + ps.AttachTo)
+		sym, err = findKernelSym(idxFunc, "bpf_lsm_"+ps.AttachTo)
 	default:
 		sym, err = findKernelSym(idxFunc, ps.AttachTo)
 	}
