@@ -302,16 +302,25 @@ func (l *loader) decode(s *section) error {
 	if len(s.data)%asm.InstructionSize != 0 {
 		return l.errorf(s.name, int64(len(s.data)), "size %d is not a multiple of %d", len(s.data), asm.InstructionSize)
 	}
-	s.index = make(map[int]int)
-	for off := 0; off < len(s.data); {
-		ins, n, err := asm.DecodeOne(s.data[off:])
-		if err != nil {
-			return l.errorf(s.name, int64(off), "decoding instruction: %w", err)
+	// Fields are not validated here: an instruction the verifier refuses
+	// must reach the verifier (kernel or vm), which says why in its own
+	// terms. Only what cannot be an instruction at all is an error.
+	insns, err := asm.DecodeUnchecked(s.data)
+	if err != nil {
+		var off int64 = -1
+		if de := (*asm.DecodeError)(nil); errors.As(err, &de) {
+			off = int64(de.Offset)
 		}
-		s.index[off/asm.InstructionSize] = len(s.insns)
-		s.slots = append(s.slots, off/asm.InstructionSize)
-		s.insns = append(s.insns, ins)
-		off += n
+		return l.errorf(s.name, off, "decoding instructions: %w", err)
+	}
+	s.insns = insns
+	s.index = make(map[int]int, len(insns))
+	s.slots = make([]int, len(insns))
+	slot := 0
+	for i, ins := range insns {
+		s.index[slot] = i
+		s.slots[i] = slot
+		slot += ins.Size() / asm.InstructionSize
 	}
 	return nil
 }

@@ -127,7 +127,7 @@ SEC("raw_tp/sys_enter") int i(void *ctx) { return 0; }
 // first instruction of a function of the program.
 func callTargets(t *testing.T, p *ProgramSpec) []string {
 	t.Helper()
-	insns, err := asm.Decode(p.Instructions.Encode(nil))
+	insns, err := asm.DecodeUnchecked(p.Instructions.Encode(nil))
 	if err != nil {
 		t.Fatalf("%s: decoding the linked program: %v", p.Name, err)
 	}
