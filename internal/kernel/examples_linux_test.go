@@ -1,0 +1,115 @@
+//go:build linux
+
+package kernel
+
+import (
+	"errors"
+	"path"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bpfarena/bpfarena/bpf"
+	"github.com/bpfarena/bpfarena/internal/engine"
+	"github.com/bpfarena/bpfarena/object"
+)
+
+// exampleRetvals are the results the examples document (see their
+// sources in bpf/examples), which the kernel must give.
+var exampleRetvals = map[string]uint32{
+	"pages.bpf.o/first_fit":     409889,
+	"pages.bpf.o/exact":         0,
+	"pages.bpf.o/free_rules":    0,
+	"pages.bpf.o/reserve_rules": 0,
+	"pages.bpf.o/absent":        85,
+	"counter.bpf.o/count_xdp":   2,
+	"counter.bpf.o/count_tc":    0,
+	"argarena.bpf.o/run":        155,
+	"atomics.bpf.o/arena_ops":   5540,
+	"atomics.bpf.o/stack_ops":   6083,
+	"atomics.bpf.o/map_ops":     6083,
+	"bench.bpf.o/htab_bench":    1000,
+	"bench.bpf.o/xorshift":      0xc2958ad6,
+	"bench.bpf.o/alloc_free":    1000,
+	"fixed.bpf.o/alloc":         0xfeedface,
+	"globals.bpf.o/peek":        42,
+	"globals.bpf.o/bump":        48,
+	"htab.bpf.o/build":          1000,
+	"htab.bpf.o/lookup":         1000,
+	"htab.bpf.o/destroy":        1000,
+	"list.bpf.o/build":          100,
+	"list.bpf.o/sum":            5050,
+	"list.bpf.o/teardown":       100,
+}
+
+// exampleRejected are examples the kernel's verifier refuses, with the
+// reason. They take seconds to be refused, so only the long test runs them.
+var exampleRejected = map[string]string{
+	"heap.bpf.o": "too complex",
+}
+
+// TestExamples loads every example object into the kernel and runs its
+// programs in order, as `bpfarena run` does.
+func TestExamples(t *testing.T) {
+	requireKernel(t)
+	files, err := bpf.Glob("examples/*.bpf.o")
+	if err != nil || len(files) == 0 {
+		t.Skip("no example objects")
+	}
+	for _, f := range files {
+		name := path.Base(f)
+		t.Run(name, func(t *testing.T) {
+			raw, err := bpf.Read(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec, err := object.LoadReader(strings.NewReader(string(raw)), name)
+			if err != nil {
+				t.Skipf("object reader: %v", err)
+			}
+			if why, ok := exampleRejected[name]; ok && testing.Short() {
+				t.Skipf("the kernel rejects it (%s), slowly", why)
+			}
+			start := time.Now()
+			c, err := Load(spec, engine.Options{})
+			took := time.Since(start)
+			if why, ok := exampleRejected[name]; ok {
+				var verr *VerifierError
+				if !errors.As(err, &verr) || !strings.Contains(err.Error(), why) {
+					t.Fatalf("load: %v, want a verifier rejection saying %q", err, why)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			defer c.Close()
+			t.Logf("loaded %d programs in %v", len(spec.Programs), took)
+			for _, ps := range spec.Programs {
+				p, ok := c.Program(ps.Name)
+				if !ok {
+					t.Fatalf("program %s not loaded", ps.Name)
+				}
+				opts := engine.RunOptions{}
+				switch ps.Type {
+				case object.XDP, object.SchedCLS, object.SchedACT, object.SocketFilter:
+					opts.Data = make([]byte, 64)
+				}
+				res, err := p.Run(opts)
+				if ps.Type == object.TracePoint || ps.Type == object.Kprobe {
+					if !errors.Is(err, engine.ErrNotSupported) {
+						t.Errorf("%s: run of a %s program: %v, want ErrNotSupported", ps.Name, progTypeName(ps.Type), err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Errorf("%s: %v", ps.Name, err)
+					continue
+				}
+				if want, ok := exampleRetvals[name+"/"+ps.Name]; ok && res.Retval != want {
+					t.Errorf("%s: retval %d (%#x), want %d (%#x)", ps.Name, res.Retval, res.Retval, want, want)
+				}
+			}
+		})
+	}
+}
