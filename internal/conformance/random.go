@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"slices"
+	"strings"
 
 	"github.com/bpfarena/bpfarena"
 	"github.com/bpfarena/bpfarena/asm"
@@ -40,12 +42,21 @@ const (
 	GenReserve
 	// GenStackAtomics: atomic operations on stack slots.
 	GenStackAtomics
+	// GenStraddle: arena accesses that may cross a page boundary, into a
+	// page that may be absent.
+	GenStraddle
+	// GenNodes: NUMA node ids other than NUMA_NO_NODE for
+	// bpf_arena_alloc_pages (whether a node exists depends on the machine).
+	GenNodes
+	// GenNullAddr: bpf_arena_alloc_pages with a NULL address once pages
+	// are allocated, where the kernel's choice among the free ranges shows.
+	GenNullAddr
 )
 
+// genFeatureNames are the features' short names, in bit order.
 var genFeatureNames = []string{
-	"sign-extending arena loads", "arena fetch and/or/xor", "load-acquire/store-release",
-	"pointer arithmetic", "body kfunc calls", "may_goto loops", "pointer stores",
-	"pointer casts", "reserve_pages", "stack atomics",
+	"ldsx", "fetch-bitwise", "acquire-release", "pointer-alu", "calls", "loops",
+	"pointer-store", "casts", "reserve", "stack-atomics", "straddle", "nodes", "null-addr",
 }
 
 func (f GenFeature) String() string {
@@ -53,7 +64,7 @@ func (f GenFeature) String() string {
 	for i, n := range genFeatureNames {
 		if f&(1<<i) != 0 {
 			if s != "" {
-				s += ", "
+				s += ","
 			}
 			s += n
 		}
@@ -62,6 +73,24 @@ func (f GenFeature) String() string {
 		return "none"
 	}
 	return s
+}
+
+// ParseGenFeatures parses a comma-separated list of feature names, as
+// String prints them.
+func ParseGenFeatures(s string) (GenFeature, error) {
+	var f GenFeature
+	for _, name := range strings.Split(s, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" || name == "none" {
+			continue
+		}
+		i := slices.Index(genFeatureNames, name)
+		if i < 0 {
+			return 0, fmt.Errorf("unknown generator feature %q (known: %s)", name, strings.Join(genFeatureNames, ", "))
+		}
+		f |= 1 << i
+	}
+	return f, nil
 }
 
 // GenConfig shapes the random programs.
@@ -351,8 +380,17 @@ func (g *generator) setScalar(r asm.Register) {
 }
 
 // arenaOff returns an offset from an arena pointer, biased to page
-// boundaries, the arena's edges and the guard.
+// boundaries, the arena's edges and the guard. Without GenStraddle, an
+// access of size bytes from a page-aligned base stays within one page.
 func (g *generator) arenaOff(size int) int16 {
+	off := g.anyArenaOff(size)
+	if !g.has(GenStraddle) && int(uint16(off))%4096+size > 4096 {
+		off -= int16(size)
+	}
+	return off
+}
+
+func (g *generator) anyArenaOff(size int) int16 {
 	switch g.pick(5) {
 	case 0, 1:
 		// within the first pages, near a page boundary
@@ -431,7 +469,7 @@ func (g *generator) pageCall(base asm.Register) {
 	}
 	g.loadMap(asm.R1)
 	switch {
-	case kind == 0 && g.chance(0.3):
+	case kind == 0 && g.has(GenNullAddr) && g.chance(0.3):
 		g.b.emit(movImm(asm.R2, 0))
 	case kind == 2 && g.chance(0.05):
 		g.b.emit(movImm(asm.R2, 0))
@@ -442,8 +480,8 @@ func (g *generator) pageCall(base asm.Register) {
 	switch kind {
 	case 0:
 		node, flags := int32(-1), int32(0)
-		if g.chance(0.05) {
-			node = 0
+		if g.has(GenNodes) && g.chance(0.05) {
+			node = int32(g.pick(3))
 		}
 		if g.chance(0.03) {
 			flags = 1
@@ -720,16 +758,22 @@ func (g *generator) stackLoad() {
 	g.b.emit(ins)
 }
 
-func (g *generator) base() asm.Register {
+// baseSize picks the base register and width of an arena access. r9 may
+// point anywhere, so without GenStraddle its accesses are single bytes.
+func (g *generator) baseSize() (asm.Register, asm.Size) {
+	size := sizes[g.pick(4)]
 	if g.chance(0.6) {
-		return regBase
+		return regBase, size
 	}
-	return regPtr
+	if !g.has(GenStraddle) {
+		size = asm.SizeB
+	}
+	return regPtr, size
 }
 
 func (g *generator) arenaLoad() {
-	size := sizes[g.pick(4)]
-	ins := load(size, g.dest(), g.base(), g.arenaOff(size.Bytes()))
+	base, size := g.baseSize()
+	ins := load(size, g.dest(), base, g.arenaOff(size.Bytes()))
 	if size != asm.SizeDW && g.has(GenSignExtArenaLoad) && g.chance(0.3) {
 		ins.OpCode = asm.MemOpCode(asm.ClassLDX, asm.ModeMEMSX, size)
 	}
@@ -737,8 +781,7 @@ func (g *generator) arenaLoad() {
 }
 
 func (g *generator) arenaStore() {
-	size := sizes[g.pick(4)]
-	base := g.base()
+	base, size := g.baseSize()
 	off := g.arenaOff(size.Bytes())
 	switch {
 	case g.chance(0.25):
@@ -1079,7 +1122,7 @@ func probeProgram(f GenFeature, cfg GenConfig) *object.Spec {
 
 // allFeatures lists every generator feature.
 var allFeatures = []GenFeature{GenSignExtArenaLoad, GenArenaFetchBitwise, GenLoadAcquire, GenPointerALU,
-	GenBodyCalls, GenLoops, GenStorePointer, GenPointerCasts, GenReserve, GenStackAtomics}
+	GenBodyCalls, GenLoops, GenStorePointer, GenPointerCasts, GenReserve, GenStackAtomics, GenStraddle, GenNodes, GenNullAddr}
 
 // ProbeFeatures loads, on the kernel, one program per generator feature
 // and returns the features whose program the verifier rejects: constructs

@@ -19,7 +19,8 @@ var (
 	randomDuration = flag.Duration("random.duration", 20*time.Second, "how long TestRandomDifferential generates programs")
 	randomSeed     = flag.Int64("random.seed", 0, "first seed of TestRandomDifferential (0: from the clock)")
 	randomBody     = flag.Int("random.body", 0, "body items per random program (0: the default)")
-	randomMax      = flag.Int("random.mismatches", 3, "distinct mismatches TestRandomDifferential shrinks before it stops")
+	randomMax      = flag.Int("random.mismatches", 3, "kinds of mismatch TestRandomDifferential shrinks and prints")
+	randomDisable  = flag.String("random.disable", "", "generator features to leave out, comma-separated (e.g. straddle,nodes)")
 )
 
 // TestRandomGenerator checks the generator alone, with no engine: every
@@ -120,7 +121,11 @@ func TestRandomDifferential(t *testing.T) {
 		t.Skip("random differential testing is not short")
 	}
 	cfg := GenConfig{Body: *randomBody}
-	disabled, err := ProbeFeatures(cfg)
+	var err error
+	if cfg.Disable, err = ParseGenFeatures(*randomDisable); err != nil {
+		t.Fatal(err)
+	}
+	disabled, err := ProbeFeatures(GenConfig{})
 	if errors.Is(err, bpfarena.ErrNotSupported) {
 		t.Skipf("kernel engine: %v", err)
 	}

@@ -194,6 +194,11 @@ func Shrink(spec *object.Spec, steps []Step, first *DiffReport, budget int) (*Sh
 		if best.Tried >= budget {
 			return false
 		}
+		if readsUnwrittenStack(c.insns) {
+			// Privileged programs may read stack never written, and get
+			// whatever the kernel left there: not a difference to chase.
+			return false
+		}
 		cs, ok := withProgram(spec, c)
 		if !ok {
 			return false
@@ -244,6 +249,52 @@ func Shrink(spec *object.Spec, steps []Step, first *DiffReport, budget int) (*Sh
 		}
 	}
 	return best, nil
+}
+
+// readsUnwrittenStack reports whether insns read a stack byte that no
+// store before the first branch wrote. Generated programs write every
+// stack slot they read in the prologue, which has no branches; removing
+// such a store leaves reads of whatever the kernel's stack held.
+func readsUnwrittenStack(insns asm.Instructions) bool {
+	var written [512]bool
+	straight := true
+	for _, ins := range insns {
+		if ins.IsJump() {
+			straight = false
+		}
+		n := ins.OpCode.Size().Bytes()
+		var reads, writes bool
+		switch {
+		case ins.Class() == asm.ClassLDX && ins.Src == asm.R10:
+			reads = true
+		case ins.IsAtomic() && ins.AtomicOp() == asm.AtomicLoadAcquire:
+			reads = ins.Src == asm.R10
+		case ins.IsAtomic() && ins.Dst == asm.R10:
+			reads, writes = ins.AtomicOp() != asm.AtomicStoreRelease, true
+		case (ins.Class() == asm.ClassST || ins.Class() == asm.ClassSTX) && ins.Dst == asm.R10:
+			writes = true
+		}
+		if !reads && !writes {
+			continue
+		}
+		lo := 512 + int(ins.Offset)
+		if lo < 0 || lo+n > 512 {
+			continue
+		}
+		if reads {
+			for i := lo; i < lo+n; i++ {
+				if !written[i] {
+					return true
+				}
+			}
+		}
+		if writes && straight {
+			for i := lo; i < lo+n; i++ {
+				written[i] = true
+			}
+		}
+	}
+	return false
 }
 
 // differential is Differential with the vm rejecting a program turned
@@ -300,7 +351,7 @@ func simpler(ins asm.Instruction, r object.Relocation) []asm.Instruction {
 	hasConst := !ins.IsAtomic() && (ins.Class() == asm.ClassST || ins.IsLoadImm64() ||
 		ins.IsALU() && ins.OpCode.Source() == asm.SourceK && ins.ALUOp() != asm.ALUNeg && ins.ALUOp() != asm.ALUEnd)
 	if hasConst {
-		for _, v := range []int64{0, 1, ins.Constant / 2, int64(int32(ins.Constant))} {
+		for _, v := range []int64{0, ins.Constant / 2, int64(int32(ins.Constant))} {
 			c := ins
 			c.Constant = v
 			if ins.IsLoadImm64() && v == int64(int32(v)) {
@@ -311,7 +362,13 @@ func simpler(ins asm.Instruction, r object.Relocation) []asm.Instruction {
 		}
 	}
 	if ins.Class() <= asm.ClassSTX && !ins.IsLoadImm64() && ins.Offset != 0 {
-		for _, off := range []int16{0, ins.Offset / 2, ins.Offset &^ 0xfff} {
+		// Atomics stay aligned: a locked access split over two cache
+		// lines is one the kernel may refuse to run.
+		align := int16(1)
+		if ins.IsAtomic() {
+			align = int16(ins.OpCode.Size().Bytes())
+		}
+		for _, off := range []int16{0, ins.Offset / 2 &^ (align - 1), ins.Offset &^ 0xfff} {
 			c := ins
 			c.Offset = off
 			add(c)
