@@ -148,3 +148,19 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestInvalidInstructionsKept checks that instructions are not validated:
+// refusing them is the verifier's job, with its own message.
+func TestInvalidInstructionsKept(t *testing.T) {
+	b := objectBytes(t, "small")
+	code := sectionHeader(t, b, "tc")
+	b[code.Offset+code.Size-8] = 0xff // exit becomes an opcode no instruction has
+	spec, err := LoadReader(bytes.NewReader(b), "invalid.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	insns := spec.Program("tcprog").Instructions
+	if op := insns[len(insns)-1].OpCode; op != 0xff {
+		t.Errorf("last instruction has opcode %#x, want 0xff", op)
+	}
+}
