@@ -57,6 +57,9 @@ func (v *verifier) cond(pc int, st *state, ins asm.Instruction) ([]item, error) 
 		return one(pc+1, st), nil
 	}
 	taken, fall := st.clone(), st
+	if !is32 {
+		packetBounds(op, d, s, taken, fall)
+	}
 	if (op == asm.JumpJEQ || op == asm.JumpJNE) && s.isConst() && ins.Dst <= asm.R10 {
 		eq, ne := taken, fall
 		if op == asm.JumpJNE {
@@ -227,4 +230,46 @@ func (v *verifier) callbackFrame(st *state, callsite, fn int, arg value) *frame 
 	f.regs[2] = arg
 	f.regs[10] = value{k: kStack, offOK: true, frame: int8(len(st.frames))}
 	return f
+}
+
+// packetBounds learns from a comparison of a packet pointer with the
+// packet end how many bytes of the packet are readable on each branch.
+func packetBounds(op asm.JumpOp, d, s value, taken, fall *state) {
+	var p value
+	swapped := false
+	switch {
+	case d.is(kPacket) && s.is(kPacketEnd):
+		p = d
+	case d.is(kPacketEnd) && s.is(kPacket):
+		p, swapped = s, true
+	default:
+		return
+	}
+	if !p.offOK {
+		return
+	}
+	if swapped {
+		// end OP p is p OP' end.
+		switch op {
+		case asm.JumpJGT:
+			op = asm.JumpJLT
+		case asm.JumpJGE:
+			op = asm.JumpJLE
+		case asm.JumpJLT:
+			op = asm.JumpJGT
+		case asm.JumpJLE:
+			op = asm.JumpJGE
+		}
+	}
+	grow := func(st *state, n int64) { st.pkt = max(st.pkt, n) }
+	switch op {
+	case asm.JumpJGT: // p > end: otherwise p <= end
+		grow(fall, p.off)
+	case asm.JumpJGE: // p >= end: otherwise p < end
+		grow(fall, p.off+1)
+	case asm.JumpJLT: // p < end
+		grow(taken, p.off+1)
+	case asm.JumpJLE: // p <= end
+		grow(taken, p.off)
+	}
 }

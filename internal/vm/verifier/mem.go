@@ -74,22 +74,41 @@ func (v *verifier) mem(pc int, st *state, r asm.Register, base value, off int16,
 	case kCtx:
 		return v.ctxAccess(pc, r, base, off, size, at)
 	case kMapValue:
-		return v.mapValueAccess(pc, base, off, size, at)
+		return v.mapValueAccess(pc, r, base, off, size, at)
 	case kMem:
 		if base.offOK && base.size > 0 {
 			o := base.off + int64(off)
 			if o < 0 || o+int64(size) > base.size {
-				return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("invalid access to memory, mem_size=%d off=%d size=%d", base.size, o, size))
+				return value{}, v.failRange(pc, r, fmt.Sprintf("invalid access to memory, mem_size=%d off=%d size=%d", base.size, o, size))
 			}
 		}
 		return unknownScalar(), nil
 	case kPacket, kPacketMeta:
+		if base.k == kPacket && base.offOK {
+			o := base.off + int64(off)
+			if o < 0 || o+int64(size) > st.pkt {
+				v.log.WriteString(fmt.Sprintf("invalid access to packet, off=%d size=%d, R%d(id=0,off=%d,r=%d)\n", o, size, r, base.off, st.pkt))
+				e := v.fail(pc, syscall.EACCES, fmt.Sprintf("R%d offset is outside of the packet", r))
+				e.Msg = fmt.Sprintf("invalid access to packet, off=%d size=%d, R%d(id=0,off=%d,r=%d)", o, size, r, base.off, st.pkt)
+				return value{}, e
+			}
+		}
 		if at == accAtomic {
 			return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("BPF_ATOMIC stores into R%d %s is not allowed", r, base.typeName()))
 		}
 		return unknownScalar(), nil
 	}
 	return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("R%d invalid mem access '%s'", r, base.typeName()))
+}
+
+// failRange rejects an access outside a map value or memory region: the
+// kernel logs what is wrong, then which bound of the register it was
+// (this pass only knows constant offsets: the minimum).
+func (v *verifier) failRange(pc int, r asm.Register, msg string) *Error {
+	v.log.WriteString(msg + "\n")
+	e := v.fail(pc, syscall.EACCES, fmt.Sprintf("R%d min value is outside of the allowed memory range", r))
+	e.Msg = msg
+	return e
 }
 
 // clobberStack forgets what a frame's stack holds (a write at an unknown
@@ -125,7 +144,7 @@ func (v *verifier) stackAccess(pc int, st *state, r asm.Register, base value, of
 		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("invalid%s stack R%d off=%d size=%d", what, r, o, size))
 	}
 	if o%int64(size) != 0 {
-		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("misaligned stack access off (0x0; 0x0)+%d+%d size %d", base.off, off, size))
+		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("misaligned stack access off 0+%d+%d size %d", base.off, off, size))
 	}
 	s := f.slotAt(o)
 	bi := byteIndex(o)
@@ -215,14 +234,14 @@ func (v *verifier) ctxAccess(pc int, r asm.Register, base value, off int16, size
 	return unknownScalar(), nil
 }
 
-func (v *verifier) mapValueAccess(pc int, base value, off int16, size int, at accType) (value, error) {
+func (v *verifier) mapValueAccess(pc int, r asm.Register, base value, off int16, size int, at accType) (value, error) {
 	m := base.mp
 	if !base.offOK || base.size <= 0 {
 		return unknownScalar(), nil
 	}
 	o := base.off + int64(off)
 	if o < 0 || o+int64(size) > base.size {
-		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("invalid access to map value, value_size=%d off=%d size=%d", base.size, o, size))
+		return value{}, v.failRange(pc, r, fmt.Sprintf("invalid access to map value, value_size=%d off=%d size=%d", base.size, o, size))
 	}
 	if m != nil && at != accRead && (m.ReadOnly || m.Flags&object.FlagRdonlyProg != 0) {
 		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("write into map forbidden, value_size=%d off=%d size=%d", base.size, o, size))

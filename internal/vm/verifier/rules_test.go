@@ -120,7 +120,7 @@ func TestGeneralRules(t *testing.T) {
 		{
 			name: "misaligned stack access",
 			prog: prog([]ins{st(w, asm.R10, -6, 0), movImm(asm.R0, 0), exit()}, nil),
-			msg:  "misaligned stack access off (0x0; 0x0)+0+-6 size 4", errno: syscall.EACCES, insn: 0,
+			msg:  "misaligned stack access off 0+0+-6 size 4", errno: syscall.EACCES, insn: 0,
 		},
 		{
 			name: "pointer arithmetic on stack followed",

@@ -37,12 +37,15 @@ type frame struct {
 // state is the abstract machine state: the call stack, innermost last.
 type state struct {
 	frames []*frame
+	// pkt is how many bytes from the start of the packet a bounds check
+	// against data_end has proven readable.
+	pkt int64
 }
 
 func (s *state) cur() *frame { return s.frames[len(s.frames)-1] }
 
 func (s *state) clone() *state {
-	n := &state{frames: make([]*frame, len(s.frames))}
+	n := &state{frames: make([]*frame, len(s.frames)), pkt: s.pkt}
 	for i, f := range s.frames {
 		g := *f
 		g.stack = append([]slot(nil), f.stack...)
@@ -86,6 +89,7 @@ func boolInt(b bool) int64 {
 // joinState merges b into a (same call chain) and returns the result.
 func joinState(a, b *state) *state {
 	r := a.clone()
+	r.pkt = min(a.pkt, b.pkt)
 	for i, f := range r.frames {
 		g := b.frames[i]
 		for j := range f.regs {
@@ -135,7 +139,7 @@ func joinSlot(a, b slot) slot {
 
 // coversState reports whether a describes every machine state b describes.
 func coversState(a, b *state) bool {
-	if len(a.frames) != len(b.frames) {
+	if len(a.frames) != len(b.frames) || a.pkt > b.pkt {
 		return false
 	}
 	for i, f := range a.frames {
