@@ -270,6 +270,19 @@ func FuzzDecode(f *testing.F) {
 			if !errors.Is(err, ErrInvalidInstruction) {
 				t.Fatalf("error %v does not wrap ErrInvalidInstruction", err)
 			}
+			// Invalid instructions still split and print, as a verifier
+			// log needs them to.
+			raw, err := DecodeUnchecked(in)
+			if err != nil {
+				return
+			}
+			if got := raw.Encode(nil); !bytes.Equal(got, in) {
+				t.Fatalf("unchecked round trip of % x gave % x", in, got)
+			}
+			f := Formatter{OpCode: true}
+			for _, ins := range raw {
+				_ = f.Format(ins)
+			}
 			return
 		}
 		if got := insns.Encode(nil); !bytes.Equal(got, in) {

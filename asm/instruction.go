@@ -1,9 +1,25 @@
-// Package asm decodes, encodes and prints eBPF instructions.
+// Package asm decodes, validates, encodes and prints eBPF instructions.
 //
 // It covers the instruction set of RFC 9669 through cpu v4 as emitted by
-// clang-19 and accepted by Linux 6.18, including the arena extensions
-// (addr_space_cast) and may_goto. Printing follows the syntax of the kernel
-// verifier log.
+// clang-19 and accepted by Linux 6.18: sign-extending loads and moves,
+// signed division, byte swaps, gotol, may_goto, the atomic operations
+// including load-acquire and store-release, and the arena's
+// addr_space_cast.
+//
+// An Instruction is one instruction, not one 8-byte slot: ld_imm64 is a
+// single Instruction holding its whole 64-bit constant. Jump, call and
+// pseudo func targets count in slots; Instructions.Offsets and
+// IndexOfSlot translate between the two.
+//
+// Decode accepts exactly the encodings Linux accepts, judged instruction by
+// instruction, and names the offending field and byte offset otherwise;
+// DecodeError.Verifier carries the line the kernel's verifier would log.
+// DecodeUnchecked keeps invalid instructions so that a verifier can report
+// them itself.
+//
+// Printing follows the kernel verifier log (kernel/bpf/disasm.c):
+// Instruction.String gives the bare text, Formatter adds the opcode column
+// and names for helpers, kfuncs and what ld_imm64 loads.
 package asm
 
 import "fmt"
@@ -53,6 +69,7 @@ const MaxRegister = R10
 // RFP is the read-only frame pointer.
 const RFP = R10
 
+// String returns the register name, "r0" to "r10".
 func (r Register) String() string { return fmt.Sprintf("r%d", uint8(r)) }
 
 // Class returns the instruction class.

@@ -30,6 +30,7 @@ func (c Class) IsJump() bool { return c == ClassJMP || c == ClassJMP32 }
 // IsLoadStore reports whether c is one of the four memory classes.
 func (c Class) IsLoadStore() bool { return c <= ClassSTX }
 
+// String returns the class name in lower case, such as "alu64".
 func (c Class) String() string {
 	switch c {
 	case ClassLD:
@@ -78,6 +79,7 @@ func (s Size) Bytes() int {
 	return 0
 }
 
+// String returns the width name: "b", "h", "w" or "dw".
 func (s Size) String() string {
 	switch s {
 	case SizeW:
@@ -105,6 +107,7 @@ const (
 	ModeATOMIC Mode = 0xc0 // atomic operation (STX only), op in imm
 )
 
+// String returns the mode name in lower case, such as "memsx".
 func (m Mode) String() string {
 	switch m {
 	case ModeIMM:
@@ -215,6 +218,8 @@ func (a AtomicOp) Valid() bool {
 	return false
 }
 
+// String returns the operation as the kernel names it in atomic
+// instructions, such as "fetch_add" or "cmpxchg".
 func (a AtomicOp) String() string {
 	switch a {
 	case AtomicAdd:
@@ -289,6 +294,7 @@ const (
 	OpMov64Reg  OpCode = 0xbf // ClassALU64 | ALUMov | SourceX, also addr_space_cast
 )
 
+// String returns the opcode in hex, such as "0xbf".
 func (op OpCode) String() string { return fmt.Sprintf("%#02x", uint8(op)) }
 
 // Pseudo source register values of ld_imm64 (BPF_PSEUDO_*).

@@ -32,6 +32,7 @@ type DecodeError struct {
 	Err error
 }
 
+// Error says where the instruction is, which field is wrong and why.
 func (e *DecodeError) Error() string {
 	return fmt.Sprintf("asm: instruction at byte %d (opcode %#02x): %s: %s", e.Offset, uint8(e.OpCode), e.Field, e.Reason)
 }
