@@ -38,7 +38,7 @@ build_one() {
 	mv -f "$out.tmp" "$out"
 }
 
-mapfile -t srcs < <(git ls-files -co --exclude-standard -- 'bpf/*.bpf.c' 'bpf/**/*.bpf.c' | sort -u)
+mapfile -t srcs < <(git ls-files -co --exclude-standard -- 'bpf/*.bpf.c' 'bpf/**/*.bpf.c' 2>/dev/null | sort -u)
 if [ "${#srcs[@]}" -eq 0 ]; then
 	mapfile -t srcs < <(find bpf -name '*.bpf.c' | sort)
 fi
