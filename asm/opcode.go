@@ -295,7 +295,7 @@ const (
 )
 
 // String returns the opcode in hex, such as "0xbf".
-func (op OpCode) String() string { return fmt.Sprintf("%#02x", uint8(op)) }
+func (op OpCode) String() string { return fmt.Sprintf("0x%02x", uint8(op)) }
 
 // Pseudo source register values of ld_imm64 (BPF_PSEUDO_*).
 const (

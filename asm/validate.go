@@ -34,7 +34,7 @@ type DecodeError struct {
 
 // Error says where the instruction is, which field is wrong and why.
 func (e *DecodeError) Error() string {
-	return fmt.Sprintf("asm: instruction at byte %d (opcode %#02x): %s: %s", e.Offset, uint8(e.OpCode), e.Field, e.Reason)
+	return fmt.Sprintf("asm: instruction at byte %d (opcode 0x%02x): %s: %s", e.Offset, uint8(e.OpCode), e.Field, e.Reason)
 }
 
 // Unwrap lets errors.Is match both ErrInvalidInstruction and the more
@@ -57,7 +57,7 @@ func (ins Instruction) invalid(field, verifier, format string, args ...any) *Dec
 }
 
 func (ins Instruction) unknownOpcode() *DecodeError {
-	return ins.invalid("opcode", fmt.Sprintf("unknown opcode %02x", uint8(ins.OpCode)), "unknown opcode %#02x", uint8(ins.OpCode))
+	return ins.invalid("opcode", fmt.Sprintf("unknown opcode %02x", uint8(ins.OpCode)), "unknown opcode 0x%02x", uint8(ins.OpCode))
 }
 
 func (ins Instruction) checkReg(field string, r Register) *DecodeError {
