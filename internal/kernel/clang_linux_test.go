@@ -1,0 +1,145 @@
+//go:build linux
+
+package kernel
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/bpfarena/bpfarena/internal/engine"
+	"github.com/bpfarena/bpfarena/object"
+)
+
+// featuresC exercises what libbpf resolves at load time: a __kconfig from
+// libbpf itself and one from the kernel config, a CO-RE field check with a
+// local flavour, a missing __weak kfunc guarded by its address, arena
+// globals, a global function with an __arg_arena argument (verified on its
+// own, which needs func info), and line info. Each working feature sets a
+// bit of the return value.
+const featuresC = `
+#include "bpfarena.h"
+#include <bpf/bpf_core_read.h>
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARENA);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 4);
+} arena SEC(".maps");
+
+int __arena_global agl = 5;
+int __arena_global agz;
+
+extern unsigned int LINUX_KERNEL_VERSION __kconfig;
+extern int CONFIG_BPF_SYSCALL __kconfig __weak;
+extern int bpf_no_such_kfunc(int x) __ksym __weak;
+
+struct task_struct___local {
+	int pid;
+} __attribute__((preserve_access_index));
+
+__noinline int add_arena(int __arena *p __arg_arena, int v)
+{
+	if (!p)
+		return 0;
+	*p += v;
+	return *p;
+}
+
+__u64 seen_version;
+
+SEC("syscall")
+int features(void *ctx)
+{
+	int r = 0;
+
+	seen_version = LINUX_KERNEL_VERSION;
+	if (LINUX_KERNEL_VERSION >= KERNEL_VERSION(6, 0, 0))
+		r |= 1;
+	if (CONFIG_BPF_SYSCALL == 1)
+		r |= 2;
+	if (bpf_core_field_exists(struct task_struct___local, pid))
+		r |= 4;
+	if (!!bpf_no_such_kfunc)
+		r |= bpf_no_such_kfunc(1);
+	else
+		r |= 8;
+	if (add_arena(&agl, 10) == 15 && agz == 0)
+		r |= 16;
+	return r;
+}
+
+char _license[] SEC("license") = "GPL";
+`
+
+// compileC builds src with clang-19 against the project's BPF headers, or
+// skips the test when clang-19 is missing.
+func compileC(t *testing.T, name, src string) string {
+	t.Helper()
+	clang, err := exec.LookPath("clang-19")
+	if err != nil {
+		t.Skip("clang-19 not installed")
+	}
+	_, here, _, _ := runtime.Caller(0)
+	inc := filepath.Join(filepath.Dir(here), "..", "..", "bpf", "include")
+	dir := t.TempDir()
+	c := filepath.Join(dir, name+".bpf.c")
+	o := filepath.Join(dir, name+".bpf.o")
+	if err := os.WriteFile(c, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-O2", "-g", "-target", "bpf", "-mcpu=v4", "-I", inc, "-c", c, "-o", o}
+	if m, _ := filepath.Glob("/usr/include/*-linux-gnu/asm/types.h"); len(m) > 0 {
+		args = append(args, "-idirafter", filepath.Dir(filepath.Dir(m[0])))
+	}
+	if out, err := exec.Command(clang, args...).CombinedOutput(); err != nil {
+		t.Fatalf("clang: %v\n%s", err, out)
+	}
+	return o
+}
+
+func TestClangFeatures(t *testing.T) {
+	requireKernel(t)
+	obj := compileC(t, "features", featuresC)
+	spec, err := object.Load(obj)
+	if err != nil {
+		t.Fatalf("object: %v", err)
+	}
+	c, err := Load(spec, engine.Options{LogLevel: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, _ := c.Program("features")
+	// With func info the global function is verified on its own.
+	if !strings.Contains(p.Log(), "add_arena") || !strings.Contains(p.Log(), "is safe for any args that match its prototype") {
+		t.Errorf("log does not show add_arena verified as a global function:\n%s", p.Log())
+	}
+	res, err := p.Run(engine.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"LINUX_KERNEL_VERSION", "CONFIG_BPF_SYSCALL", "CO-RE field exists", "missing weak kfunc", "arena global via __arg_arena"}
+	for i, n := range names {
+		if res.Retval&(1<<i) == 0 {
+			t.Errorf("%s: not working (retval %#x)", n, res.Retval)
+		}
+	}
+	if res.Retval != 1<<len(names)-1 {
+		t.Errorf("retval %#x, want %#x", res.Retval, 1<<len(names)-1)
+	}
+	// The arena global is at offset 0, where Go sees it too.
+	b, err := c.Arena().Bytes(c.Arena().Start(), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[0] != 15 {
+		t.Errorf("agl = %d in Go, want 15", b[0])
+	}
+	if c.(*collection).btfErr != nil {
+		t.Errorf("object BTF refused: %v", c.(*collection).btfErr)
+	}
+}
