@@ -186,11 +186,16 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 	var frames [maxFrames]frame
 	nf := 0
 	loops := uint64(maxLoops)
+	// The budget lives in a local for speed; helpers that re-enter the
+	// interpreter see and update it through m.budget, and a returning
+	// frame stores it back. After an error the run is over and the
+	// remaining budget does not matter.
+	budget := m.budget
 	for {
-		if m.budget == 0 {
+		if budget == 0 {
 			return 0, m.errorf(pc, "%v", ErrBudget)
 		}
-		m.budget--
+		budget--
 		in := &code[pc]
 		pc++
 		switch in.op {
@@ -814,7 +819,9 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			loops = maxLoops
 			pc = int(in.jt)
 		case opCallHelper:
+			m.budget = budget
 			v, err := m.p.funcs[in.jt](m, r[1], r[2], r[3], r[4], r[5], depth)
+			budget = m.budget
 			if err != nil {
 				return 0, m.wrapf(pc-1, err)
 			}
@@ -824,6 +831,7 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			r[1], r[2], r[3], r[4], r[5] = 0, 0, 0, 0, 0
 		case opExit:
 			if nf == 0 {
+				m.budget = budget
 				return r[0], nil
 			}
 			nf--
