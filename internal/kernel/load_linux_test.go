@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/bpfarena/bpfarena/asm"
+	"github.com/bpfarena/bpfarena/bpf"
 	"github.com/bpfarena/bpfarena/internal/engine"
 	"github.com/bpfarena/bpfarena/object"
 	"golang.org/x/sys/unix"
@@ -241,65 +242,109 @@ func (c *collection) mapByFD(fd int) *kmap {
 	return nil
 }
 
-// TestLeaks loads, runs and closes an object many times and checks that
-// no file descriptor or mapping is left behind. It also reports the mean
-// load time.
+// TestLeaks loads, runs and closes objects many times and checks that no
+// file descriptor or mapping is left behind. It also reports the mean load
+// time.
 func TestLeaks(t *testing.T) {
 	requireKernel(t)
 	cycles := 1000
 	if testing.Short() {
 		cycles = 50
 	}
-	cycle := func() time.Duration {
-		spec := dataSpec()
-		shared := countMaps(t)
-		start := time.Now()
+	htab := exampleSpec(t, "htab.bpf.o")
+	tests := []struct {
+		name   string
+		spec   func() *object.Spec
+		shared int // mappings while loaded: arena + data maps
+		run    []string
+		ctx    int
+	}{
+		{"handmade", dataSpec, 4, []string{"copy"}, 8},
+		{"htab.bpf.o", func() *object.Spec { return htab }, 2, []string{"build", "lookup", "destroy"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cycle := func() time.Duration {
+				shared := countMaps(t)
+				start := time.Now()
+				c, err := Load(tt.spec(), engine.Options{})
+				took := time.Since(start)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The shared mapping count does see what is loaded.
+				if n := countMaps(t); n != shared+tt.shared {
+					t.Fatalf("%d shared mappings while loaded, want %d", n, shared+tt.shared)
+				}
+				for _, name := range tt.run {
+					p, _ := c.Program(name)
+					if _, err := p.Run(engine.RunOptions{Context: make([]byte, tt.ctx)}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if _, err := c.Arena().Alloc(1); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.Close(); err != nil {
+					t.Fatalf("second Close: %v", err)
+				}
+				return took
+			}
+			// Warm up: the kernel BTF index and the Go heap settle first.
+			for i := 0; i < 20; i++ {
+				cycle()
+			}
+			runtime.GC()
+			fds, maps := countFDs(t), countMaps(t)
+			_, all := countMappings(t)
+			var total time.Duration
+			for i := 0; i < cycles; i++ {
+				total += cycle()
+			}
+			runtime.GC()
+			if n := countFDs(t); n != fds {
+				t.Errorf("%d cycles: %d fds before, %d after", cycles, fds, n)
+			}
+			if n := countMaps(t); n != maps {
+				t.Errorf("%d cycles: %d shared mappings before, %d after", cycles, maps, n)
+			}
+			shared, allAfter := countMappings(t)
+			t.Logf("%d cycles: fds %d -> %d, shared mappings %d -> %d, all mappings %d -> %d (Go heap growth), mean load %v",
+				cycles, fds, countFDs(t), maps, shared, all, allAfter, total/time.Duration(cycles))
+		})
+	}
+}
+
+// exampleSpec parses one of the example objects, skipping the test when it
+// is missing or the reader refuses it.
+func exampleSpec(t testing.TB, name string) *object.Spec {
+	t.Helper()
+	raw, err := bpf.Read("examples/" + name)
+	if err != nil {
+		t.Skipf("example %s: %v", name, err)
+	}
+	spec, err := object.LoadReader(bytes.NewReader(raw), name)
+	if err != nil {
+		t.Skipf("example %s: %v", name, err)
+	}
+	return spec
+}
+
+// BenchmarkLoad measures loading (and closing) the 3-program htab example
+// once the kernel BTF index is built.
+func BenchmarkLoad(b *testing.B) {
+	requireKernel(b)
+	spec := exampleSpec(b, "htab.bpf.o")
+	for i := 0; i < b.N; i++ {
 		c, err := Load(spec, engine.Options{})
-		took := time.Since(start)
 		if err != nil {
-			t.Fatal(err)
+			b.Fatal(err)
 		}
-		// The arena and the three data maps are mapped while loaded,
-		// so the shared mapping count does see them.
-		if n := countMaps(t); n != shared+4 {
-			t.Fatalf("%d shared mappings while loaded, want %d", n, shared+4)
-		}
-		p, _ := c.Program("copy")
-		if _, err := p.Run(engine.RunOptions{Context: make([]byte, 8)}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.Arena().Alloc(1); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Close(); err != nil {
-			t.Fatalf("second Close: %v", err)
-		}
-		return took
+		c.Close()
 	}
-	// Warm up: the kernel BTF cache and the Go heap settle first.
-	for i := 0; i < 20; i++ {
-		cycle()
-	}
-	runtime.GC()
-	fds, maps := countFDs(t), countMaps(t)
-	_, all := countMappings(t)
-	var total time.Duration
-	for i := 0; i < cycles; i++ {
-		total += cycle()
-	}
-	runtime.GC()
-	if n := countFDs(t); n != fds {
-		t.Errorf("%d cycles: %d fds before, %d after", cycles, fds, n)
-	}
-	if n := countMaps(t); n != maps {
-		t.Errorf("%d cycles: %d shared mappings before, %d after", cycles, maps, n)
-	}
-	shared, allAfter := countMappings(t)
-	t.Logf("%d cycles: fds %d -> %d, shared mappings %d -> %d, all mappings %d -> %d (Go heap growth), mean load %v",
-		cycles, fds, countFDs(t), maps, shared, all, allAfter, total/time.Duration(cycles))
 }
 
 // warmUp loads and closes an object once, so that one-time work (the
