@@ -32,6 +32,12 @@ static __always_inline void __arena *alloc(void __arena *at, __u32 cnt)
 	return bpf_arena_alloc_pages(&arena, at, cnt, NUMA_NO_NODE, 0);
 }
 
+/*
+ * A program is tied to the arena only if it refers to the map; tests that
+ * use casts but no kfunc or global refer to it with this.
+ */
+#define USE_ARENA() asm volatile("" :: "r"(&arena))
+
 static __always_inline void release(void)
 {
 	bpf_arena_free_pages(&arena, (void __arena *)ARENA_BASE, NPAGES);
@@ -230,6 +236,7 @@ __description("cast of 0 to address space 1 stays 0")
 int cast_user_zero(void *ctx)
 {
 	__u64 r = 0;
+	USE_ARENA();
 
 	asm volatile("%[r] = addr_space_cast(%[r], 0x1, 0x0)\n" : [r] "+r"(r));
 	return r + 7;
@@ -241,6 +248,7 @@ __description("cast to address space 1 replaces the high word by the start's")
 int cast_user_replaces_high_word(void *ctx)
 {
 	__u64 r = 0xdead00001000ULL;
+	USE_ARENA();
 
 	asm volatile("%[r] = addr_space_cast(%[r], 0x1, 0x0)\n" : [r] "+r"(r));
 	return (r >> 32) * 1000 + (__u32)r;
@@ -254,6 +262,7 @@ __description("64-bit add on an arena pointer is done in 32 bits")
 int arena_ptr_add_is_32bit(void *ctx)
 {
 	__u64 r = 0x1000, big = 1ULL << 32;
+	USE_ARENA();
 
 	asm volatile("%[r] = addr_space_cast(%[r], 0x0, 0x1)\n"
 		     "%[r] += %[big]\n"
@@ -268,6 +277,7 @@ __description("64-bit sub on an arena pointer wraps in 32 bits")
 int arena_ptr_sub_wraps_32bit(void *ctx)
 {
 	__u64 r = 0x1000;
+	USE_ARENA();
 
 	asm volatile("%[r] = addr_space_cast(%[r], 0x0, 0x1)\n"
 		     "%[r] -= 0x2000\n"

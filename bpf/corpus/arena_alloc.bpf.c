@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * bpf_arena_alloc_pages: placement and failure rules. The arena has 8 pages
+ * bpf_arena_alloc_pages: placement and failure rules. With addr == NULL the
+ * kernel takes the smallest free range that is large enough (best fit, not
+ * the lowest address); among free ranges of that same size it takes the one
+ * whose free-range record was created or resized last. The arena has 8 pages
  * and no arena globals; every test starts from an empty arena (its first
  * allocation is page 0) and frees all 8 pages before returning.
  * idx(p) is p's page number counted from that first page.
@@ -58,7 +61,7 @@ int alloc_reuses_hole(void *ctx)
 
 SEC("syscall")
 __success __retval(2)
-__description("a range goes to the lowest hole that is large enough")
+__description("a range goes to a free range that is large enough")
 int alloc_range_first_fit(void *ctx)
 {
 	void __arena *a = alloc(NULL, 1), *b = alloc(NULL, 1), *c;
@@ -90,9 +93,9 @@ int alloc_exact(void *ctx)
 }
 
 SEC("syscall")
-__success __retval(1)
-__description("the next alloc(NULL) after an exact placement is still the lowest")
-int alloc_lowest_after_exact(void *ctx)
+__success __retval(6)
+__description("alloc(NULL) is best fit: free 1-4 and 6-7, one page goes to 6")
+int alloc_best_fit_single(void *ctx)
 {
 	void __arena *a = alloc(NULL, 1), *p, *q;
 	int ret = -1;
@@ -269,6 +272,24 @@ int alloc_addresses(void *ctx)
 	void __arena *a = alloc(NULL, 1), *b = alloc(NULL, 1);
 	int ret = (a && b) ? (int)((__u64)b - (__u64)a) : -1;
 
+	release(a);
+	return ret;
+}
+
+SEC("syscall")
+__success __retval(61)
+__description("best fit: free 1-4 and 6-7; two pages go to 6, then one page to 1")
+int alloc_best_fit_range(void *ctx)
+{
+	void __arena *a = alloc(NULL, 1), *p, *q, *r;
+	int ret = -1;
+
+	if (a) {
+		p = alloc(PG(a, 5), 1);
+		q = alloc(NULL, 2);
+		r = alloc(NULL, 1);
+		ret = (p && q && r) ? IDX(a, q) * 10 + IDX(a, r) : -2;
+	}
 	release(a);
 	return ret;
 }

@@ -19,6 +19,12 @@ struct {
 #define NPAGES 16
 #define PG(base, k) ((char __arena *)(base) + (k) * PAGE_SIZE)
 
+/*
+ * A program is tied to the arena only if it refers to the map; tests that
+ * use casts but no kfunc or global refer to it with this.
+ */
+#define USE_ARENA() asm volatile("" :: "r"(&arena))
+
 static __always_inline void release(void)
 {
 	bpf_arena_free_pages(&arena, (void __arena *)ARENA_BASE, NPAGES);
@@ -48,6 +54,7 @@ __description("cast to address space 1 of a scalar keeps its low word only")
 int nuc_cast_user_low_word(void *ctx)
 {
 	__u64 r = 0xdead00001000ULL;
+	USE_ARENA();
 
 	asm volatile("%[r] = addr_space_cast(%[r], 0x1, 0x0)\n" : [r] "+r"(r));
 	return (r >> 32) * 1000 + (__u32)r;
@@ -58,6 +65,7 @@ __success __retval(7)
 int nuc_cast_user_zero(void *ctx)
 {
 	__u64 r = 0;
+	USE_ARENA();
 
 	asm volatile("%[r] = addr_space_cast(%[r], 0x1, 0x0)\n" : [r] "+r"(r));
 	return r + 7;

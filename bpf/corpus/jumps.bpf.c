@@ -67,6 +67,20 @@ __naked int gotol_forward(void)
 {
 	asm volatile(
 	"r0 = 1\n"
+	"r1 = 1\n"
+	"if r1 == 0 goto +1\n"
+	"gotol +1\n"
+	"r0 = 2\n"
+	"exit\n");
+}
+
+/* every instruction must be reachable */
+SEC("syscall")
+__failure __msg("unreachable insn 2")
+__naked int unreachable_insn(void)
+{
+	asm volatile(
+	"r0 = 1\n"
 	"gotol +1\n"
 	"r0 = 2\n"
 	"exit\n");
