@@ -182,9 +182,9 @@ func TestIterNum(t *testing.T) {
 	// sum of i for i in [2, 6) with bpf_iter_num: 2+3+4+5 = 14.
 	ps := progSpec("p", []asm.Instruction{
 		mov64X(1, 10), alu64K(bpfAdd, 1, -8), mov64K(2, 2), mov64K(3, 6), kcall(), // 0-4
-		mov64K(6, 0), // 5
+		mov64K(6, 0),                                  // 5
 		mov64X(1, 10), alu64K(bpfAdd, 1, -8), kcall(), // 6-8 next
-		jmpK(bpfJeq, 0, 0, 3), // 9
+		jmpK(bpfJeq, 0, 0, 3),                            // 9
 		ldx(bpfW, 1, 0, 0), alu64X(bpfAdd, 6, 1), ja(-7), // 10-12
 		mov64X(1, 10), alu64K(bpfAdd, 1, -8), kcall(), // 13-15 destroy
 		mov64X(0, 6), exit(),
