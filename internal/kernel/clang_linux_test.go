@@ -142,4 +142,15 @@ func TestClangFeatures(t *testing.T) {
 	if c.(*collection).btfErr != nil {
 		t.Errorf("object BTF refused: %v", c.(*collection).btfErr)
 	}
+
+	// Line info reached the kernel: the verbose log names source lines.
+	c2, err := Load(spec, engine.Options{LogLevel: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	p2, _ := c2.Program("features")
+	if !strings.Contains(p2.Log(), "*p += v; @ features.bpf.c:") {
+		t.Errorf("level 2 log shows no source lines:\n%.2000s", p2.Log())
+	}
 }
