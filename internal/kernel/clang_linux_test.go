@@ -18,7 +18,10 @@ import (
 // libbpf itself and one from the kernel config, a CO-RE field check with a
 // local flavour, a missing __weak kfunc guarded by its address, arena
 // globals, a global function with an __arg_arena argument (verified on its
-// own, which needs func info), and line info. Each working feature sets a
+// own, which needs func info), a missing __weak __ksym variable, and line
+// info. (Present __ksym variables need a kernel built with
+// CONFIG_KALLSYMS_ALL, which this project's machines lack: the verifier
+// says "ldimm64 failed to find the address for kernel symbol".) Each working feature sets a
 // bit of the return value.
 const featuresC = `
 #include "bpfarena.h"
@@ -36,6 +39,7 @@ int __arena_global agz;
 extern unsigned int LINUX_KERNEL_VERSION __kconfig;
 extern int CONFIG_BPF_SYSCALL __kconfig __weak;
 extern int bpf_no_such_kfunc(int x) __ksym __weak;
+extern const int bpf_no_such_var __ksym __weak;
 
 struct task_struct___local {
 	int pid;
@@ -69,6 +73,8 @@ int features(void *ctx)
 		r |= 8;
 	if (add_arena(&agl, 10) == 15 && agz == 0)
 		r |= 16;
+	if ((__u64)&bpf_no_such_var == 0)
+		r |= 32;
 	return r;
 }
 
@@ -122,7 +128,8 @@ func TestClangFeatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := []string{"LINUX_KERNEL_VERSION", "CONFIG_BPF_SYSCALL", "CO-RE field exists", "missing weak kfunc", "arena global via __arg_arena"}
+	names := []string{"LINUX_KERNEL_VERSION", "CONFIG_BPF_SYSCALL", "CO-RE field exists", "missing weak kfunc", "arena global via __arg_arena",
+		"missing weak ksym"}
 	for i, n := range names {
 		if res.Retval&(1<<i) == 0 {
 			t.Errorf("%s: not working (retval %#x)", n, res.Retval)
