@@ -85,6 +85,7 @@ func decodeOne(b []byte, check bool) (Instruction, int, error) {
 				// The kernel checks how a program ends before it looks
 				// at ld_imm64 pairs, so this is what it reports.
 				Verifier: "last insn is not an exit or jmp",
+				Early:    true,
 				Err:      ErrTruncated,
 			}
 		}
@@ -95,6 +96,7 @@ func decodeOne(b []byte, check bool) (Instruction, int, error) {
 				Field:    "second slot",
 				Reason:   fmt.Sprintf("second slot of ld_imm64 must have zero opcode, registers and offset (got % x)", next[:4]),
 				Verifier: "invalid bpf_ld_imm64 insn",
+				Early:    true,
 				Err:      ErrInvalidInstruction,
 			}
 		}

@@ -298,6 +298,10 @@ func TestKernelSweep(t *testing.T) {
 						printedInvalid++
 					}
 				}
+				_, logged := logLine(log, len(head)/InstructionSize)
+				if errors.As(decErr, &de) && de.Early == logged {
+					report(op, "early"+line, "% x: kernel logged the instruction: %v, DecodeError.Early: %v (%v)", in, logged, de.Early, decErr)
+				}
 				if !errors.As(decErr, &de) {
 					report(op, line, "% x: kernel says %q, Decode accepts", in, line)
 				} else if !strings.HasSuffix(line, de.Verifier) || de.Verifier == "" {
@@ -310,7 +314,7 @@ func TestKernelSweep(t *testing.T) {
 	comparePrinting(t, head, tail, valid)
 }
 
-var logInsn = regexp.MustCompile(`^(\d+): (\([0-9a-f]{2}\) .*?)(\s+; .*)?$`)
+var logInsn = regexp.MustCompile(`^(\d+): (BUG_\w+|\([0-9a-f]{2}\) .*?)(\s+; .*)?$`)
 
 // kernelSpellsAsEncoded reports whether the verifier log shows ins from its
 // encoding alone. It logs the value it resolved for a pseudo ld_imm64 (a

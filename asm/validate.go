@@ -28,6 +28,13 @@ type DecodeError struct {
 	// Verifier is the line the Linux verifier logs when it rejects the same
 	// instruction, without the trailing newline; empty when it has none.
 	Verifier string
+	// Early is set for the problems Linux finds in its first pass over
+	// every instruction, before it walks the program: unknown opcodes,
+	// reserved LDX fields and malformed ld_imm64. The kernel reports the
+	// first of those in program order, and it does not log the
+	// instruction. The other problems surface only when the walk reaches
+	// the instruction, right after the verifier logs it.
+	Early bool
 	// Err is ErrInvalidInstruction or ErrTruncated.
 	Err error
 }
@@ -57,7 +64,12 @@ func (ins Instruction) invalid(field, verifier, format string, args ...any) *Dec
 }
 
 func (ins Instruction) unknownOpcode() *DecodeError {
-	return ins.invalid("opcode", fmt.Sprintf("unknown opcode %02x", uint8(ins.OpCode)), "unknown opcode 0x%02x", uint8(ins.OpCode))
+	return ins.invalid("opcode", fmt.Sprintf("unknown opcode %02x", uint8(ins.OpCode)), "unknown opcode 0x%02x", uint8(ins.OpCode)).early()
+}
+
+func (e *DecodeError) early() *DecodeError {
+	e.Early = true
+	return e
 }
 
 func (ins Instruction) checkReg(field string, r Register) *DecodeError {
@@ -110,7 +122,7 @@ func (ins Instruction) validateLD() *DecodeError {
 	switch {
 	case ins.OpCode == OpLoadImm64:
 		if ins.Src > PseudoMapIdxValue {
-			return ins.invalid("src", "unrecognized bpf_ld_imm64 insn", "ld_imm64 pseudo source %d is unknown (0..6)", ins.Src)
+			return ins.invalid("src", "unrecognized bpf_ld_imm64 insn", "ld_imm64 pseudo source %d is unknown (0..6)", ins.Src).early()
 		}
 		if ins.Offset != 0 {
 			return ins.invalid("off", "BPF_LD_IMM64 uses reserved fields", "off must be 0 (got %d)", ins.Offset)
@@ -138,10 +150,10 @@ func (ins Instruction) validateLDX() *DecodeError {
 	// bad mode.
 	const msg = "BPF_LDX uses reserved fields"
 	if m := ins.Mode(); m != ModeMEM && m != ModeMEMSX {
-		return ins.invalid("mode", msg, "LDX mode must be MEM or MEMSX (got %v)", m)
+		return ins.invalid("mode", msg, "LDX mode must be MEM or MEMSX (got %v)", m).early()
 	}
 	if ins.Constant != 0 {
-		return ins.invalid("imm", msg, "imm must be 0 (got %d)", ins.Constant)
+		return ins.invalid("imm", msg, "imm must be 0 (got %d)", ins.Constant).early()
 	}
 	if ins.Mode() == ModeMEMSX && ins.OpCode.Size() == SizeDW {
 		return ins.unknownOpcode()
