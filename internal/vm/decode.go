@@ -443,6 +443,9 @@ func (c *Collection) ldImm64(p *program, i int, ins asm.Instruction) (uint64, er
 		if rel.Map == nil {
 			return 0, nil
 		}
+		if rel.Kind == object.RelocKconfig && rel.Offset == 0 && rel.Extern != nil {
+			rel.Offset = rel.Extern.Offset
+		}
 		if rel.Map.IsArena() {
 			if c.arena == nil {
 				return bad("arena is not loaded")

@@ -124,6 +124,15 @@ func load(spec *object.Spec, opts engine.Options) (*Collection, error) {
 		if opts.Programs != nil && !want[ps.Name] {
 			continue
 		}
+		if len(ps.CORERelos) > 0 {
+			insns, err := applyCORE(spec, ps)
+			if err != nil {
+				return nil, fmt.Errorf("program %s: %w", ps.Name, err)
+			}
+			cp := *ps
+			cp.Instructions = insns
+			ps = &cp
+		}
 		res, err := verify(ps, env)
 		if err != nil {
 			return nil, err
