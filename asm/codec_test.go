@@ -299,3 +299,27 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestEarly(t *testing.T) {
+	tests := []struct {
+		name  string
+		in    []byte
+		early bool
+	}{
+		{"unknown opcode", slot(0xe7, 0, 0, 0, 0), true},
+		{"ldx mode", slot(0x21, 1, 2, 0, 0), true},
+		{"ldx imm", slot(0x61, 1, 2, 0, 1), true},
+		{"ld_imm64 pseudo 9", cat(slot(0x18, 1, 9, 0, 0), slot(0, 0, 0, 0, 0)), true},
+		{"ld_imm64 second slot", cat(slot(0x18, 1, 0, 0, 0), slot(0, 0, 0, 1, 0)), true},
+		{"ld_imm64 off", cat(slot(0x18, 1, 0, 1, 0), slot(0, 0, 0, 0, 0)), false},
+		{"mov reserved", slot(0xbf, 1, 2, 0, 5), false},
+		{"register", slot(0xb7, 11, 0, 0, 0), false},
+		{"atomic op", slot(0xdb, 1, 2, 0, 0x10), false},
+	}
+	for _, tt := range tests {
+		var de *DecodeError
+		if _, err := Decode(tt.in); !errors.As(err, &de) || de.Early != tt.early {
+			t.Errorf("%s: Decode = %v, want Early %v", tt.name, err, tt.early)
+		}
+	}
+}
