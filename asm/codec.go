@@ -9,6 +9,10 @@ import (
 // instruction with Validate. An invalid encoding gives a *DecodeError
 // (errors.Is(err, ErrInvalidInstruction) holds) that names the field and the
 // byte offset of the instruction.
+//
+// Decode is stricter than the kernel in one corner: the kernel checks most
+// fields only on the paths its verifier walks, so an invalid instruction in
+// code it proves dead does not stop it (see DecodeError.Early).
 func Decode(b []byte) (Instructions, error) {
 	return decode(b, true)
 }

@@ -368,3 +368,32 @@ func comparePrinting(t *testing.T, head, tail []byte, insns [][]byte) {
 	}
 	t.Logf("%d accepted instructions printed as the kernel does, %d left out as resolved by the kernel", compared, skipped)
 }
+
+// TestKernelIgnoresDeadInvalid pins down why DecodeUnchecked exists: the
+// kernel checks most fields only where its walk goes, so it accepts a
+// program whose invalid instruction sits in code it proves dead. Decode
+// judges every instruction and rejects the program; a loader that must
+// take what the kernel takes splits with DecodeUnchecked and validates the
+// non-Early problems as it walks.
+func TestKernelIgnoresDeadInvalid(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip(kernelCheckNeedsRoot)
+	}
+	code := cat(
+		slot(0xb7, 0, 0, 0, 0), // r0 = 0
+		slot(0x15, 0, 0, 1, 0), // if r0 == 0x0 goto pc+1
+		slot(0xbf, 1, 2, 0, 5), // r1 = r2 with imm 5: reserved field set, never reached
+		slot(0x95, 0, 0, 0, 0), // exit
+	)
+	if log, err := loadSocketFilter(t, code); err != nil {
+		t.Skipf("kernel rejects dead invalid code after all (%v):\n%s", err, log)
+	}
+	var de *DecodeError
+	if _, err := Decode(code); !errors.As(err, &de) || de.Early {
+		t.Fatalf("Decode = %v, want a late DecodeError", err)
+	}
+	insns, err := DecodeUnchecked(code)
+	if err != nil || len(insns) != 4 {
+		t.Fatalf("DecodeUnchecked = %v, %v", insns, err)
+	}
+}
