@@ -51,12 +51,17 @@ const (
 	// GenNullAddr: bpf_arena_alloc_pages with a NULL address once pages
 	// are allocated, where the kernel's choice among the free ranges shows.
 	GenNullAddr
+	// GenDirtyFetch32: 32-bit fetching atomics on registers whose upper
+	// half may be set. When the access faults, the x86 JIT leaves the
+	// register as it was, while the verifier assumed it zero-extended and
+	// may have removed branches on that assumption.
+	GenDirtyFetch32
 )
 
 // genFeatureNames are the features' short names, in bit order.
 var genFeatureNames = []string{
 	"ldsx", "fetch-bitwise", "acquire-release", "pointer-alu", "calls", "loops",
-	"pointer-store", "casts", "reserve", "stack-atomics", "straddle", "nodes", "null-addr",
+	"pointer-store", "casts", "reserve", "stack-atomics", "straddle", "nodes", "null-addr", "dirty-fetch32",
 }
 
 func (f GenFeature) String() string {
@@ -835,7 +840,14 @@ func (g *generator) arenaAtomic() {
 	}
 	n := int16(size.Bytes())
 	off := g.arenaOff(int(n)) &^ (n - 1)
-	g.b.emit(g.atomicOp(size, regBase, off, g.has(GenArenaFetchBitwise)))
+	ins := g.atomicOp(size, regBase, off, g.has(GenArenaFetchBitwise))
+	if size == asm.SizeW && ins.AtomicOp().IsFetch() && !g.has(GenDirtyFetch32) {
+		g.b.emit(aluX(asm.ClassALU, asm.ALUMov, ins.Src, ins.Src))
+		if ins.AtomicOp() == asm.AtomicCmpXchg {
+			g.b.emit(aluX(asm.ClassALU, asm.ALUMov, asm.R0, asm.R0))
+		}
+	}
+	g.b.emit(ins)
 }
 
 func (g *generator) stackAtomic() {
@@ -1122,7 +1134,7 @@ func probeProgram(f GenFeature, cfg GenConfig) *object.Spec {
 
 // allFeatures lists every generator feature.
 var allFeatures = []GenFeature{GenSignExtArenaLoad, GenArenaFetchBitwise, GenLoadAcquire, GenPointerALU,
-	GenBodyCalls, GenLoops, GenStorePointer, GenPointerCasts, GenReserve, GenStackAtomics, GenStraddle, GenNodes, GenNullAddr}
+	GenBodyCalls, GenLoops, GenStorePointer, GenPointerCasts, GenReserve, GenStackAtomics, GenStraddle, GenNodes, GenNullAddr, GenDirtyFetch32}
 
 // ProbeFeatures loads, on the kernel, one program per generator feature
 // and returns the features whose program the verifier rejects: constructs
