@@ -180,7 +180,7 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 	sb := m.stackBase
 	ar := m.c.arenaOrEmpty()
 	amem := ar.mem
-	var r [11]uint64
+	var r [16]uint64 // 16 so that masked indices need no bounds checks
 	r[1], r[2], r[3], r[4], r[5] = r1, r2, r3, r4, r5
 	r[10] = sb + uint64(depth+1)*frameSize
 	var frames [maxFrames]frame
@@ -200,605 +200,605 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 		pc++
 		switch in.op {
 		case opAdd64X:
-			r[in.dst] += r[in.src]
+			r[in.dst&15] += r[in.src&15]
 		case opAdd64K:
-			r[in.dst] += in.imm
+			r[in.dst&15] += in.imm
 		case opAdd32X:
-			r[in.dst] = uint64(uint32(r[in.dst]) + uint32(r[in.src]))
+			r[in.dst&15] = uint64(uint32(r[in.dst&15]) + uint32(r[in.src&15]))
 		case opAdd32K:
-			r[in.dst] = uint64(uint32(r[in.dst]) + uint32(in.imm))
+			r[in.dst&15] = uint64(uint32(r[in.dst&15]) + uint32(in.imm))
 		case opSub64X:
-			r[in.dst] -= r[in.src]
+			r[in.dst&15] -= r[in.src&15]
 		case opSub64K:
-			r[in.dst] -= in.imm
+			r[in.dst&15] -= in.imm
 		case opSub32X:
-			r[in.dst] = uint64(uint32(r[in.dst]) - uint32(r[in.src]))
+			r[in.dst&15] = uint64(uint32(r[in.dst&15]) - uint32(r[in.src&15]))
 		case opSub32K:
-			r[in.dst] = uint64(uint32(r[in.dst]) - uint32(in.imm))
+			r[in.dst&15] = uint64(uint32(r[in.dst&15]) - uint32(in.imm))
 		case opMul64X:
-			r[in.dst] *= r[in.src]
+			r[in.dst&15] *= r[in.src&15]
 		case opMul64K:
-			r[in.dst] *= in.imm
+			r[in.dst&15] *= in.imm
 		case opMul32X:
-			r[in.dst] = uint64(uint32(r[in.dst]) * uint32(r[in.src]))
+			r[in.dst&15] = uint64(uint32(r[in.dst&15]) * uint32(r[in.src&15]))
 		case opMul32K:
-			r[in.dst] = uint64(uint32(r[in.dst]) * uint32(in.imm))
+			r[in.dst&15] = uint64(uint32(r[in.dst&15]) * uint32(in.imm))
 		case opOr64X:
-			r[in.dst] |= r[in.src]
+			r[in.dst&15] |= r[in.src&15]
 		case opOr64K:
-			r[in.dst] |= in.imm
+			r[in.dst&15] |= in.imm
 		case opOr32X:
-			r[in.dst] = uint64(uint32(r[in.dst]) | uint32(r[in.src]))
+			r[in.dst&15] = uint64(uint32(r[in.dst&15]) | uint32(r[in.src&15]))
 		case opOr32K:
-			r[in.dst] = uint64(uint32(r[in.dst]) | uint32(in.imm))
+			r[in.dst&15] = uint64(uint32(r[in.dst&15]) | uint32(in.imm))
 		case opAnd64X:
-			r[in.dst] &= r[in.src]
+			r[in.dst&15] &= r[in.src&15]
 		case opAnd64K:
-			r[in.dst] &= in.imm
+			r[in.dst&15] &= in.imm
 		case opAnd32X:
-			r[in.dst] = uint64(uint32(r[in.dst]) & uint32(r[in.src]))
+			r[in.dst&15] = uint64(uint32(r[in.dst&15]) & uint32(r[in.src&15]))
 		case opAnd32K:
-			r[in.dst] = uint64(uint32(r[in.dst]) & uint32(in.imm))
+			r[in.dst&15] = uint64(uint32(r[in.dst&15]) & uint32(in.imm))
 		case opXor64X:
-			r[in.dst] ^= r[in.src]
+			r[in.dst&15] ^= r[in.src&15]
 		case opXor64K:
-			r[in.dst] ^= in.imm
+			r[in.dst&15] ^= in.imm
 		case opXor32X:
-			r[in.dst] = uint64(uint32(r[in.dst]) ^ uint32(r[in.src]))
+			r[in.dst&15] = uint64(uint32(r[in.dst&15]) ^ uint32(r[in.src&15]))
 		case opXor32K:
-			r[in.dst] = uint64(uint32(r[in.dst]) ^ uint32(in.imm))
+			r[in.dst&15] = uint64(uint32(r[in.dst&15]) ^ uint32(in.imm))
 		case opLsh64X:
-			r[in.dst] <<= r[in.src] & 63
+			r[in.dst&15] <<= r[in.src&15] & 63
 		case opLsh64K:
-			r[in.dst] <<= in.imm & 63
+			r[in.dst&15] <<= in.imm & 63
 		case opLsh32X:
-			r[in.dst] = uint64(uint32(r[in.dst]) << (r[in.src] & 31))
+			r[in.dst&15] = uint64(uint32(r[in.dst&15]) << (r[in.src&15] & 31))
 		case opLsh32K:
-			r[in.dst] = uint64(uint32(r[in.dst]) << (in.imm & 31))
+			r[in.dst&15] = uint64(uint32(r[in.dst&15]) << (in.imm & 31))
 		case opRsh64X:
-			r[in.dst] >>= r[in.src] & 63
+			r[in.dst&15] >>= r[in.src&15] & 63
 		case opRsh64K:
-			r[in.dst] >>= in.imm & 63
+			r[in.dst&15] >>= in.imm & 63
 		case opRsh32X:
-			r[in.dst] = uint64(uint32(r[in.dst]) >> (r[in.src] & 31))
+			r[in.dst&15] = uint64(uint32(r[in.dst&15]) >> (r[in.src&15] & 31))
 		case opRsh32K:
-			r[in.dst] = uint64(uint32(r[in.dst]) >> (in.imm & 31))
+			r[in.dst&15] = uint64(uint32(r[in.dst&15]) >> (in.imm & 31))
 		case opArsh64X:
-			r[in.dst] = uint64(int64(r[in.dst]) >> (r[in.src] & 63))
+			r[in.dst&15] = uint64(int64(r[in.dst&15]) >> (r[in.src&15] & 63))
 		case opArsh64K:
-			r[in.dst] = uint64(int64(r[in.dst]) >> (in.imm & 63))
+			r[in.dst&15] = uint64(int64(r[in.dst&15]) >> (in.imm & 63))
 		case opArsh32X:
-			r[in.dst] = uint64(uint32(int32(r[in.dst]) >> (r[in.src] & 31)))
+			r[in.dst&15] = uint64(uint32(int32(r[in.dst&15]) >> (r[in.src&15] & 31)))
 		case opArsh32K:
-			r[in.dst] = uint64(uint32(int32(r[in.dst]) >> (in.imm & 31)))
+			r[in.dst&15] = uint64(uint32(int32(r[in.dst&15]) >> (in.imm & 31)))
 		case opNeg64:
-			r[in.dst] = -r[in.dst]
+			r[in.dst&15] = -r[in.dst&15]
 		case opNeg32:
-			r[in.dst] = uint64(-uint32(r[in.dst]))
+			r[in.dst&15] = uint64(-uint32(r[in.dst&15]))
 		case opMov64X:
-			r[in.dst] = r[in.src]
+			r[in.dst&15] = r[in.src&15]
 		case opMov64K:
-			r[in.dst] = in.imm
+			r[in.dst&15] = in.imm
 		case opMov32X:
-			r[in.dst] = uint64(uint32(r[in.src]))
+			r[in.dst&15] = uint64(uint32(r[in.src&15]))
 		case opMov32K:
-			r[in.dst] = uint64(uint32(in.imm))
+			r[in.dst&15] = uint64(uint32(in.imm))
 		case opMovsx64_8:
-			r[in.dst] = uint64(int64(int8(r[in.src])))
+			r[in.dst&15] = uint64(int64(int8(r[in.src&15])))
 		case opMovsx64_16:
-			r[in.dst] = uint64(int64(int16(r[in.src])))
+			r[in.dst&15] = uint64(int64(int16(r[in.src&15])))
 		case opMovsx64_32:
-			r[in.dst] = uint64(int64(int32(r[in.src])))
+			r[in.dst&15] = uint64(int64(int32(r[in.src&15])))
 		case opMovsx32_8:
-			r[in.dst] = uint64(uint32(int32(int8(r[in.src]))))
+			r[in.dst&15] = uint64(uint32(int32(int8(r[in.src&15]))))
 		case opMovsx32_16:
-			r[in.dst] = uint64(uint32(int32(int16(r[in.src]))))
+			r[in.dst&15] = uint64(uint32(int32(int16(r[in.src&15]))))
 		case opDiv64X:
-			if d := uint64(r[in.src]); d == 0 {
-				r[in.dst] = 0
+			if d := uint64(r[in.src&15]); d == 0 {
+				r[in.dst&15] = 0
 			} else {
-				r[in.dst] = uint64(uint64(r[in.dst]) / d)
+				r[in.dst&15] = uint64(uint64(r[in.dst&15]) / d)
 			}
 		case opMod64X:
-			if d := uint64(r[in.src]); d == 0 {
-				r[in.dst] = uint64(uint64(r[in.dst]))
+			if d := uint64(r[in.src&15]); d == 0 {
+				r[in.dst&15] = uint64(uint64(r[in.dst&15]))
 			} else {
-				r[in.dst] = uint64(uint64(r[in.dst]) % d)
+				r[in.dst&15] = uint64(uint64(r[in.dst&15]) % d)
 			}
 		case opSdiv64X:
-			if d := int64(r[in.src]); d == 0 {
-				r[in.dst] = 0
+			if d := int64(r[in.src&15]); d == 0 {
+				r[in.dst&15] = 0
 			} else {
-				r[in.dst] = uint64(uint64(int64(r[in.dst]) / d))
+				r[in.dst&15] = uint64(uint64(int64(r[in.dst&15]) / d))
 			}
 		case opSmod64X:
-			if d := int64(r[in.src]); d == 0 {
-				r[in.dst] = uint64(uint64(r[in.dst]))
+			if d := int64(r[in.src&15]); d == 0 {
+				r[in.dst&15] = uint64(uint64(r[in.dst&15]))
 			} else {
-				r[in.dst] = uint64(uint64(int64(r[in.dst]) % d))
+				r[in.dst&15] = uint64(uint64(int64(r[in.dst&15]) % d))
 			}
 		case opDiv64K:
 			if d := uint64(in.imm); d == 0 {
-				r[in.dst] = 0
+				r[in.dst&15] = 0
 			} else {
-				r[in.dst] = uint64(uint64(r[in.dst]) / d)
+				r[in.dst&15] = uint64(uint64(r[in.dst&15]) / d)
 			}
 		case opMod64K:
 			if d := uint64(in.imm); d == 0 {
-				r[in.dst] = uint64(uint64(r[in.dst]))
+				r[in.dst&15] = uint64(uint64(r[in.dst&15]))
 			} else {
-				r[in.dst] = uint64(uint64(r[in.dst]) % d)
+				r[in.dst&15] = uint64(uint64(r[in.dst&15]) % d)
 			}
 		case opSdiv64K:
 			if d := int64(in.imm); d == 0 {
-				r[in.dst] = 0
+				r[in.dst&15] = 0
 			} else {
-				r[in.dst] = uint64(uint64(int64(r[in.dst]) / d))
+				r[in.dst&15] = uint64(uint64(int64(r[in.dst&15]) / d))
 			}
 		case opSmod64K:
 			if d := int64(in.imm); d == 0 {
-				r[in.dst] = uint64(uint64(r[in.dst]))
+				r[in.dst&15] = uint64(uint64(r[in.dst&15]))
 			} else {
-				r[in.dst] = uint64(uint64(int64(r[in.dst]) % d))
+				r[in.dst&15] = uint64(uint64(int64(r[in.dst&15]) % d))
 			}
 		case opDiv32X:
-			if d := uint32(r[in.src]); d == 0 {
-				r[in.dst] = 0
+			if d := uint32(r[in.src&15]); d == 0 {
+				r[in.dst&15] = 0
 			} else {
-				r[in.dst] = uint64(uint32(r[in.dst]) / d)
+				r[in.dst&15] = uint64(uint32(r[in.dst&15]) / d)
 			}
 		case opMod32X:
-			if d := uint32(r[in.src]); d == 0 {
-				r[in.dst] = uint64(uint32(r[in.dst]))
+			if d := uint32(r[in.src&15]); d == 0 {
+				r[in.dst&15] = uint64(uint32(r[in.dst&15]))
 			} else {
-				r[in.dst] = uint64(uint32(r[in.dst]) % d)
+				r[in.dst&15] = uint64(uint32(r[in.dst&15]) % d)
 			}
 		case opSdiv32X:
-			if d := int32(r[in.src]); d == 0 {
-				r[in.dst] = 0
+			if d := int32(r[in.src&15]); d == 0 {
+				r[in.dst&15] = 0
 			} else {
-				r[in.dst] = uint64(uint32(int32(r[in.dst]) / d))
+				r[in.dst&15] = uint64(uint32(int32(r[in.dst&15]) / d))
 			}
 		case opSmod32X:
-			if d := int32(r[in.src]); d == 0 {
-				r[in.dst] = uint64(uint32(r[in.dst]))
+			if d := int32(r[in.src&15]); d == 0 {
+				r[in.dst&15] = uint64(uint32(r[in.dst&15]))
 			} else {
-				r[in.dst] = uint64(uint32(int32(r[in.dst]) % d))
+				r[in.dst&15] = uint64(uint32(int32(r[in.dst&15]) % d))
 			}
 		case opDiv32K:
 			if d := uint32(in.imm); d == 0 {
-				r[in.dst] = 0
+				r[in.dst&15] = 0
 			} else {
-				r[in.dst] = uint64(uint32(r[in.dst]) / d)
+				r[in.dst&15] = uint64(uint32(r[in.dst&15]) / d)
 			}
 		case opMod32K:
 			if d := uint32(in.imm); d == 0 {
-				r[in.dst] = uint64(uint32(r[in.dst]))
+				r[in.dst&15] = uint64(uint32(r[in.dst&15]))
 			} else {
-				r[in.dst] = uint64(uint32(r[in.dst]) % d)
+				r[in.dst&15] = uint64(uint32(r[in.dst&15]) % d)
 			}
 		case opSdiv32K:
 			if d := int32(in.imm); d == 0 {
-				r[in.dst] = 0
+				r[in.dst&15] = 0
 			} else {
-				r[in.dst] = uint64(uint32(int32(r[in.dst]) / d))
+				r[in.dst&15] = uint64(uint32(int32(r[in.dst&15]) / d))
 			}
 		case opSmod32K:
 			if d := int32(in.imm); d == 0 {
-				r[in.dst] = uint64(uint32(r[in.dst]))
+				r[in.dst&15] = uint64(uint32(r[in.dst&15]))
 			} else {
-				r[in.dst] = uint64(uint32(int32(r[in.dst]) % d))
+				r[in.dst&15] = uint64(uint32(int32(r[in.dst&15]) % d))
 			}
 		case opLe16:
-			r[in.dst] = uint64(uint16(r[in.dst]))
+			r[in.dst&15] = uint64(uint16(r[in.dst&15]))
 		case opLe32:
-			r[in.dst] = uint64(uint32(r[in.dst]))
+			r[in.dst&15] = uint64(uint32(r[in.dst&15]))
 		case opLe64:
 		case opSwap16:
-			r[in.dst] = uint64(bits.ReverseBytes16(uint16(r[in.dst])))
+			r[in.dst&15] = uint64(bits.ReverseBytes16(uint16(r[in.dst&15])))
 		case opSwap32:
-			r[in.dst] = uint64(bits.ReverseBytes32(uint32(r[in.dst])))
+			r[in.dst&15] = uint64(bits.ReverseBytes32(uint32(r[in.dst&15])))
 		case opSwap64:
-			r[in.dst] = bits.ReverseBytes64(r[in.dst])
+			r[in.dst&15] = bits.ReverseBytes64(r[in.dst&15])
 		case opJeq64X:
-			if r[in.dst] == r[in.src] {
+			if r[in.dst&15] == r[in.src&15] {
 				pc = int(in.jt)
 			}
 		case opJeq64K:
-			if r[in.dst] == in.imm {
+			if r[in.dst&15] == in.imm {
 				pc = int(in.jt)
 			}
 		case opJeq32X:
-			if uint32(r[in.dst]) == uint32(r[in.src]) {
+			if uint32(r[in.dst&15]) == uint32(r[in.src&15]) {
 				pc = int(in.jt)
 			}
 		case opJeq32K:
-			if uint32(r[in.dst]) == uint32(in.imm) {
+			if uint32(r[in.dst&15]) == uint32(in.imm) {
 				pc = int(in.jt)
 			}
 		case opJne64X:
-			if r[in.dst] != r[in.src] {
+			if r[in.dst&15] != r[in.src&15] {
 				pc = int(in.jt)
 			}
 		case opJne64K:
-			if r[in.dst] != in.imm {
+			if r[in.dst&15] != in.imm {
 				pc = int(in.jt)
 			}
 		case opJne32X:
-			if uint32(r[in.dst]) != uint32(r[in.src]) {
+			if uint32(r[in.dst&15]) != uint32(r[in.src&15]) {
 				pc = int(in.jt)
 			}
 		case opJne32K:
-			if uint32(r[in.dst]) != uint32(in.imm) {
+			if uint32(r[in.dst&15]) != uint32(in.imm) {
 				pc = int(in.jt)
 			}
 		case opJgt64X:
-			if r[in.dst] > r[in.src] {
+			if r[in.dst&15] > r[in.src&15] {
 				pc = int(in.jt)
 			}
 		case opJgt64K:
-			if r[in.dst] > in.imm {
+			if r[in.dst&15] > in.imm {
 				pc = int(in.jt)
 			}
 		case opJgt32X:
-			if uint32(r[in.dst]) > uint32(r[in.src]) {
+			if uint32(r[in.dst&15]) > uint32(r[in.src&15]) {
 				pc = int(in.jt)
 			}
 		case opJgt32K:
-			if uint32(r[in.dst]) > uint32(in.imm) {
+			if uint32(r[in.dst&15]) > uint32(in.imm) {
 				pc = int(in.jt)
 			}
 		case opJge64X:
-			if r[in.dst] >= r[in.src] {
+			if r[in.dst&15] >= r[in.src&15] {
 				pc = int(in.jt)
 			}
 		case opJge64K:
-			if r[in.dst] >= in.imm {
+			if r[in.dst&15] >= in.imm {
 				pc = int(in.jt)
 			}
 		case opJge32X:
-			if uint32(r[in.dst]) >= uint32(r[in.src]) {
+			if uint32(r[in.dst&15]) >= uint32(r[in.src&15]) {
 				pc = int(in.jt)
 			}
 		case opJge32K:
-			if uint32(r[in.dst]) >= uint32(in.imm) {
+			if uint32(r[in.dst&15]) >= uint32(in.imm) {
 				pc = int(in.jt)
 			}
 		case opJlt64X:
-			if r[in.dst] < r[in.src] {
+			if r[in.dst&15] < r[in.src&15] {
 				pc = int(in.jt)
 			}
 		case opJlt64K:
-			if r[in.dst] < in.imm {
+			if r[in.dst&15] < in.imm {
 				pc = int(in.jt)
 			}
 		case opJlt32X:
-			if uint32(r[in.dst]) < uint32(r[in.src]) {
+			if uint32(r[in.dst&15]) < uint32(r[in.src&15]) {
 				pc = int(in.jt)
 			}
 		case opJlt32K:
-			if uint32(r[in.dst]) < uint32(in.imm) {
+			if uint32(r[in.dst&15]) < uint32(in.imm) {
 				pc = int(in.jt)
 			}
 		case opJle64X:
-			if r[in.dst] <= r[in.src] {
+			if r[in.dst&15] <= r[in.src&15] {
 				pc = int(in.jt)
 			}
 		case opJle64K:
-			if r[in.dst] <= in.imm {
+			if r[in.dst&15] <= in.imm {
 				pc = int(in.jt)
 			}
 		case opJle32X:
-			if uint32(r[in.dst]) <= uint32(r[in.src]) {
+			if uint32(r[in.dst&15]) <= uint32(r[in.src&15]) {
 				pc = int(in.jt)
 			}
 		case opJle32K:
-			if uint32(r[in.dst]) <= uint32(in.imm) {
+			if uint32(r[in.dst&15]) <= uint32(in.imm) {
 				pc = int(in.jt)
 			}
 		case opJsgt64X:
-			if int64(r[in.dst]) > int64(r[in.src]) {
+			if int64(r[in.dst&15]) > int64(r[in.src&15]) {
 				pc = int(in.jt)
 			}
 		case opJsgt64K:
-			if int64(r[in.dst]) > int64(in.imm) {
+			if int64(r[in.dst&15]) > int64(in.imm) {
 				pc = int(in.jt)
 			}
 		case opJsgt32X:
-			if int32(r[in.dst]) > int32(r[in.src]) {
+			if int32(r[in.dst&15]) > int32(r[in.src&15]) {
 				pc = int(in.jt)
 			}
 		case opJsgt32K:
-			if int32(r[in.dst]) > int32(in.imm) {
+			if int32(r[in.dst&15]) > int32(in.imm) {
 				pc = int(in.jt)
 			}
 		case opJsge64X:
-			if int64(r[in.dst]) >= int64(r[in.src]) {
+			if int64(r[in.dst&15]) >= int64(r[in.src&15]) {
 				pc = int(in.jt)
 			}
 		case opJsge64K:
-			if int64(r[in.dst]) >= int64(in.imm) {
+			if int64(r[in.dst&15]) >= int64(in.imm) {
 				pc = int(in.jt)
 			}
 		case opJsge32X:
-			if int32(r[in.dst]) >= int32(r[in.src]) {
+			if int32(r[in.dst&15]) >= int32(r[in.src&15]) {
 				pc = int(in.jt)
 			}
 		case opJsge32K:
-			if int32(r[in.dst]) >= int32(in.imm) {
+			if int32(r[in.dst&15]) >= int32(in.imm) {
 				pc = int(in.jt)
 			}
 		case opJslt64X:
-			if int64(r[in.dst]) < int64(r[in.src]) {
+			if int64(r[in.dst&15]) < int64(r[in.src&15]) {
 				pc = int(in.jt)
 			}
 		case opJslt64K:
-			if int64(r[in.dst]) < int64(in.imm) {
+			if int64(r[in.dst&15]) < int64(in.imm) {
 				pc = int(in.jt)
 			}
 		case opJslt32X:
-			if int32(r[in.dst]) < int32(r[in.src]) {
+			if int32(r[in.dst&15]) < int32(r[in.src&15]) {
 				pc = int(in.jt)
 			}
 		case opJslt32K:
-			if int32(r[in.dst]) < int32(in.imm) {
+			if int32(r[in.dst&15]) < int32(in.imm) {
 				pc = int(in.jt)
 			}
 		case opJsle64X:
-			if int64(r[in.dst]) <= int64(r[in.src]) {
+			if int64(r[in.dst&15]) <= int64(r[in.src&15]) {
 				pc = int(in.jt)
 			}
 		case opJsle64K:
-			if int64(r[in.dst]) <= int64(in.imm) {
+			if int64(r[in.dst&15]) <= int64(in.imm) {
 				pc = int(in.jt)
 			}
 		case opJsle32X:
-			if int32(r[in.dst]) <= int32(r[in.src]) {
+			if int32(r[in.dst&15]) <= int32(r[in.src&15]) {
 				pc = int(in.jt)
 			}
 		case opJsle32K:
-			if int32(r[in.dst]) <= int32(in.imm) {
+			if int32(r[in.dst&15]) <= int32(in.imm) {
 				pc = int(in.jt)
 			}
 		case opJset64X:
-			if r[in.dst]&r[in.src] != 0 {
+			if r[in.dst&15]&r[in.src&15] != 0 {
 				pc = int(in.jt)
 			}
 		case opJset64K:
-			if r[in.dst]&in.imm != 0 {
+			if r[in.dst&15]&in.imm != 0 {
 				pc = int(in.jt)
 			}
 		case opJset32X:
-			if uint32(r[in.dst])&uint32(r[in.src]) != 0 {
+			if uint32(r[in.dst&15])&uint32(r[in.src&15]) != 0 {
 				pc = int(in.jt)
 			}
 		case opJset32K:
-			if uint32(r[in.dst])&uint32(in.imm) != 0 {
+			if uint32(r[in.dst&15])&uint32(in.imm) != 0 {
 				pc = int(in.jt)
 			}
 		case opLdxB:
-			a := r[in.src] + in.imm
+			a := r[in.src&15] + in.imm
 			if a-sb <= stackSize-1 {
-				r[in.dst] = uint64(*(*uint8)(unsafe.Pointer(&stack[a-sb])))
+				r[in.dst&15] = uint64(*(*uint8)(unsafe.Pointer(&stack[a-sb])))
 			} else if v, err := m.loadOther(a, 1, pc-1); err != nil {
 				return 0, err
 			} else {
-				r[in.dst] = v
+				r[in.dst&15] = v
 			}
 		case opLdxH:
-			a := r[in.src] + in.imm
+			a := r[in.src&15] + in.imm
 			if a-sb <= stackSize-2 {
-				r[in.dst] = uint64(*(*uint16)(unsafe.Pointer(&stack[a-sb])))
+				r[in.dst&15] = uint64(*(*uint16)(unsafe.Pointer(&stack[a-sb])))
 			} else if v, err := m.loadOther(a, 2, pc-1); err != nil {
 				return 0, err
 			} else {
-				r[in.dst] = v
+				r[in.dst&15] = v
 			}
 		case opLdxW:
-			a := r[in.src] + in.imm
+			a := r[in.src&15] + in.imm
 			if a-sb <= stackSize-4 {
-				r[in.dst] = uint64(*(*uint32)(unsafe.Pointer(&stack[a-sb])))
+				r[in.dst&15] = uint64(*(*uint32)(unsafe.Pointer(&stack[a-sb])))
 			} else if v, err := m.loadOther(a, 4, pc-1); err != nil {
 				return 0, err
 			} else {
-				r[in.dst] = v
+				r[in.dst&15] = v
 			}
 		case opLdxDW:
-			a := r[in.src] + in.imm
+			a := r[in.src&15] + in.imm
 			if a-sb <= stackSize-8 {
-				r[in.dst] = uint64(*(*uint64)(unsafe.Pointer(&stack[a-sb])))
+				r[in.dst&15] = uint64(*(*uint64)(unsafe.Pointer(&stack[a-sb])))
 			} else if v, err := m.loadOther(a, 8, pc-1); err != nil {
 				return 0, err
 			} else {
-				r[in.dst] = v
+				r[in.dst&15] = v
 			}
 		case opLdxsB:
-			a := r[in.src] + in.imm
+			a := r[in.src&15] + in.imm
 			if a-sb <= stackSize-1 {
-				r[in.dst] = uint64(int64(*(*int8)(unsafe.Pointer(&stack[a-sb]))))
+				r[in.dst&15] = uint64(int64(*(*int8)(unsafe.Pointer(&stack[a-sb]))))
 			} else if v, err := m.loadOther(a, 1, pc-1); err != nil {
 				return 0, err
 			} else {
-				r[in.dst] = uint64(int64(int8(v)))
+				r[in.dst&15] = uint64(int64(int8(v)))
 			}
 		case opLdxsH:
-			a := r[in.src] + in.imm
+			a := r[in.src&15] + in.imm
 			if a-sb <= stackSize-2 {
-				r[in.dst] = uint64(int64(*(*int16)(unsafe.Pointer(&stack[a-sb]))))
+				r[in.dst&15] = uint64(int64(*(*int16)(unsafe.Pointer(&stack[a-sb]))))
 			} else if v, err := m.loadOther(a, 2, pc-1); err != nil {
 				return 0, err
 			} else {
-				r[in.dst] = uint64(int64(int16(v)))
+				r[in.dst&15] = uint64(int64(int16(v)))
 			}
 		case opLdxsW:
-			a := r[in.src] + in.imm
+			a := r[in.src&15] + in.imm
 			if a-sb <= stackSize-4 {
-				r[in.dst] = uint64(int64(*(*int32)(unsafe.Pointer(&stack[a-sb]))))
+				r[in.dst&15] = uint64(int64(*(*int32)(unsafe.Pointer(&stack[a-sb]))))
 			} else if v, err := m.loadOther(a, 4, pc-1); err != nil {
 				return 0, err
 			} else {
-				r[in.dst] = uint64(int64(int32(v)))
+				r[in.dst&15] = uint64(int64(int32(v)))
 			}
 		case opStxB:
-			a := r[in.dst] + uint64(int64(in.off))
+			a := r[in.dst&15] + uint64(int64(in.off))
 			if a-sb <= stackSize-1 {
-				*(*uint8)(unsafe.Pointer(&stack[a-sb])) = uint8(r[in.src])
-			} else if err := m.storeOther(a, 1, r[in.src], pc-1); err != nil {
+				*(*uint8)(unsafe.Pointer(&stack[a-sb])) = uint8(r[in.src&15])
+			} else if err := m.storeOther(a, 1, r[in.src&15], pc-1); err != nil {
 				return 0, err
 			}
 		case opStB:
-			a := r[in.dst] + uint64(int64(in.off))
+			a := r[in.dst&15] + uint64(int64(in.off))
 			if a-sb <= stackSize-1 {
 				*(*uint8)(unsafe.Pointer(&stack[a-sb])) = uint8(in.imm)
 			} else if err := m.storeOther(a, 1, in.imm, pc-1); err != nil {
 				return 0, err
 			}
 		case opStxH:
-			a := r[in.dst] + uint64(int64(in.off))
+			a := r[in.dst&15] + uint64(int64(in.off))
 			if a-sb <= stackSize-2 {
-				*(*uint16)(unsafe.Pointer(&stack[a-sb])) = uint16(r[in.src])
-			} else if err := m.storeOther(a, 2, r[in.src], pc-1); err != nil {
+				*(*uint16)(unsafe.Pointer(&stack[a-sb])) = uint16(r[in.src&15])
+			} else if err := m.storeOther(a, 2, r[in.src&15], pc-1); err != nil {
 				return 0, err
 			}
 		case opStH:
-			a := r[in.dst] + uint64(int64(in.off))
+			a := r[in.dst&15] + uint64(int64(in.off))
 			if a-sb <= stackSize-2 {
 				*(*uint16)(unsafe.Pointer(&stack[a-sb])) = uint16(in.imm)
 			} else if err := m.storeOther(a, 2, in.imm, pc-1); err != nil {
 				return 0, err
 			}
 		case opStxW:
-			a := r[in.dst] + uint64(int64(in.off))
+			a := r[in.dst&15] + uint64(int64(in.off))
 			if a-sb <= stackSize-4 {
-				*(*uint32)(unsafe.Pointer(&stack[a-sb])) = uint32(r[in.src])
-			} else if err := m.storeOther(a, 4, r[in.src], pc-1); err != nil {
+				*(*uint32)(unsafe.Pointer(&stack[a-sb])) = uint32(r[in.src&15])
+			} else if err := m.storeOther(a, 4, r[in.src&15], pc-1); err != nil {
 				return 0, err
 			}
 		case opStW:
-			a := r[in.dst] + uint64(int64(in.off))
+			a := r[in.dst&15] + uint64(int64(in.off))
 			if a-sb <= stackSize-4 {
 				*(*uint32)(unsafe.Pointer(&stack[a-sb])) = uint32(in.imm)
 			} else if err := m.storeOther(a, 4, in.imm, pc-1); err != nil {
 				return 0, err
 			}
 		case opStxDW:
-			a := r[in.dst] + uint64(int64(in.off))
+			a := r[in.dst&15] + uint64(int64(in.off))
 			if a-sb <= stackSize-8 {
-				*(*uint64)(unsafe.Pointer(&stack[a-sb])) = uint64(r[in.src])
-			} else if err := m.storeOther(a, 8, r[in.src], pc-1); err != nil {
+				*(*uint64)(unsafe.Pointer(&stack[a-sb])) = uint64(r[in.src&15])
+			} else if err := m.storeOther(a, 8, r[in.src&15], pc-1); err != nil {
 				return 0, err
 			}
 		case opStDW:
-			a := r[in.dst] + uint64(int64(in.off))
+			a := r[in.dst&15] + uint64(int64(in.off))
 			if a-sb <= stackSize-8 {
 				*(*uint64)(unsafe.Pointer(&stack[a-sb])) = uint64(in.imm)
 			} else if err := m.storeOther(a, 8, in.imm, pc-1); err != nil {
 				return 0, err
 			}
 		case opALdxB:
-			if off, ok := ar.resolve(r[in.src], in.off, 1); ok {
-				r[in.dst] = uint64(*(*uint8)(unsafe.Pointer(&amem[off])))
+			if off, ok := ar.resolve(r[in.src&15], in.off, 1); ok {
+				r[in.dst&15] = uint64(*(*uint8)(unsafe.Pointer(&amem[off])))
 			} else {
-				r[in.dst] = 0
-				m.fault(FaultReadKind, r[in.src], in.off, pc-1)
+				r[in.dst&15] = 0
+				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
 			}
 		case opALdxH:
-			if off, ok := ar.resolve(r[in.src], in.off, 2); ok {
-				r[in.dst] = uint64(*(*uint16)(unsafe.Pointer(&amem[off])))
+			if off, ok := ar.resolve(r[in.src&15], in.off, 2); ok {
+				r[in.dst&15] = uint64(*(*uint16)(unsafe.Pointer(&amem[off])))
 			} else {
-				r[in.dst] = 0
-				m.fault(FaultReadKind, r[in.src], in.off, pc-1)
+				r[in.dst&15] = 0
+				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
 			}
 		case opALdxW:
-			if off, ok := ar.resolve(r[in.src], in.off, 4); ok {
-				r[in.dst] = uint64(*(*uint32)(unsafe.Pointer(&amem[off])))
+			if off, ok := ar.resolve(r[in.src&15], in.off, 4); ok {
+				r[in.dst&15] = uint64(*(*uint32)(unsafe.Pointer(&amem[off])))
 			} else {
-				r[in.dst] = 0
-				m.fault(FaultReadKind, r[in.src], in.off, pc-1)
+				r[in.dst&15] = 0
+				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
 			}
 		case opALdxDW:
-			if off, ok := ar.resolve(r[in.src], in.off, 8); ok {
-				r[in.dst] = uint64(*(*uint64)(unsafe.Pointer(&amem[off])))
+			if off, ok := ar.resolve(r[in.src&15], in.off, 8); ok {
+				r[in.dst&15] = uint64(*(*uint64)(unsafe.Pointer(&amem[off])))
 			} else {
-				r[in.dst] = 0
-				m.fault(FaultReadKind, r[in.src], in.off, pc-1)
+				r[in.dst&15] = 0
+				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
 			}
 		case opALdxsB:
-			if off, ok := ar.resolve(r[in.src], in.off, 1); ok {
-				r[in.dst] = uint64(int64(*(*int8)(unsafe.Pointer(&amem[off]))))
+			if off, ok := ar.resolve(r[in.src&15], in.off, 1); ok {
+				r[in.dst&15] = uint64(int64(*(*int8)(unsafe.Pointer(&amem[off]))))
 			} else {
-				r[in.dst] = 0
-				m.fault(FaultReadKind, r[in.src], in.off, pc-1)
+				r[in.dst&15] = 0
+				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
 			}
 		case opALdxsH:
-			if off, ok := ar.resolve(r[in.src], in.off, 2); ok {
-				r[in.dst] = uint64(int64(*(*int16)(unsafe.Pointer(&amem[off]))))
+			if off, ok := ar.resolve(r[in.src&15], in.off, 2); ok {
+				r[in.dst&15] = uint64(int64(*(*int16)(unsafe.Pointer(&amem[off]))))
 			} else {
-				r[in.dst] = 0
-				m.fault(FaultReadKind, r[in.src], in.off, pc-1)
+				r[in.dst&15] = 0
+				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
 			}
 		case opALdxsW:
-			if off, ok := ar.resolve(r[in.src], in.off, 4); ok {
-				r[in.dst] = uint64(int64(*(*int32)(unsafe.Pointer(&amem[off]))))
+			if off, ok := ar.resolve(r[in.src&15], in.off, 4); ok {
+				r[in.dst&15] = uint64(int64(*(*int32)(unsafe.Pointer(&amem[off]))))
 			} else {
-				r[in.dst] = 0
-				m.fault(FaultReadKind, r[in.src], in.off, pc-1)
+				r[in.dst&15] = 0
+				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
 			}
 		case opAStxB:
-			if off, ok := ar.resolve(r[in.dst], in.off, 1); ok {
-				*(*uint8)(unsafe.Pointer(&amem[off])) = uint8(r[in.src])
+			if off, ok := ar.resolve(r[in.dst&15], in.off, 1); ok {
+				*(*uint8)(unsafe.Pointer(&amem[off])) = uint8(r[in.src&15])
 			} else {
-				m.fault(FaultWriteKind, r[in.dst], in.off, pc-1)
+				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStB:
-			if off, ok := ar.resolve(r[in.dst], in.off, 1); ok {
+			if off, ok := ar.resolve(r[in.dst&15], in.off, 1); ok {
 				*(*uint8)(unsafe.Pointer(&amem[off])) = uint8(in.imm)
 			} else {
-				m.fault(FaultWriteKind, r[in.dst], in.off, pc-1)
+				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStxH:
-			if off, ok := ar.resolve(r[in.dst], in.off, 2); ok {
-				*(*uint16)(unsafe.Pointer(&amem[off])) = uint16(r[in.src])
+			if off, ok := ar.resolve(r[in.dst&15], in.off, 2); ok {
+				*(*uint16)(unsafe.Pointer(&amem[off])) = uint16(r[in.src&15])
 			} else {
-				m.fault(FaultWriteKind, r[in.dst], in.off, pc-1)
+				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStH:
-			if off, ok := ar.resolve(r[in.dst], in.off, 2); ok {
+			if off, ok := ar.resolve(r[in.dst&15], in.off, 2); ok {
 				*(*uint16)(unsafe.Pointer(&amem[off])) = uint16(in.imm)
 			} else {
-				m.fault(FaultWriteKind, r[in.dst], in.off, pc-1)
+				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStxW:
-			if off, ok := ar.resolve(r[in.dst], in.off, 4); ok {
-				*(*uint32)(unsafe.Pointer(&amem[off])) = uint32(r[in.src])
+			if off, ok := ar.resolve(r[in.dst&15], in.off, 4); ok {
+				*(*uint32)(unsafe.Pointer(&amem[off])) = uint32(r[in.src&15])
 			} else {
-				m.fault(FaultWriteKind, r[in.dst], in.off, pc-1)
+				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStW:
-			if off, ok := ar.resolve(r[in.dst], in.off, 4); ok {
+			if off, ok := ar.resolve(r[in.dst&15], in.off, 4); ok {
 				*(*uint32)(unsafe.Pointer(&amem[off])) = uint32(in.imm)
 			} else {
-				m.fault(FaultWriteKind, r[in.dst], in.off, pc-1)
+				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStxDW:
-			if off, ok := ar.resolve(r[in.dst], in.off, 8); ok {
-				*(*uint64)(unsafe.Pointer(&amem[off])) = uint64(r[in.src])
+			if off, ok := ar.resolve(r[in.dst&15], in.off, 8); ok {
+				*(*uint64)(unsafe.Pointer(&amem[off])) = uint64(r[in.src&15])
 			} else {
-				m.fault(FaultWriteKind, r[in.dst], in.off, pc-1)
+				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStDW:
-			if off, ok := ar.resolve(r[in.dst], in.off, 8); ok {
+			if off, ok := ar.resolve(r[in.dst&15], in.off, 8); ok {
 				*(*uint64)(unsafe.Pointer(&amem[off])) = uint64(in.imm)
 			} else {
-				m.fault(FaultWriteKind, r[in.dst], in.off, pc-1)
+				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opLdImm64:
-			r[in.dst] = in.imm
+			r[in.dst&15] = in.imm
 		case opCastUser:
-			if v := uint32(r[in.src]); v != 0 {
-				r[in.dst] = uint64(v) | ar.hi
+			if v := uint32(r[in.src&15]); v != 0 {
+				r[in.dst&15] = uint64(v) | ar.hi
 			} else {
-				r[in.dst] = 0
+				r[in.dst&15] = 0
 			}
 		case opJa:
 			pc = int(in.jt)
@@ -841,7 +841,7 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			loops = f.loops
 			depth--
 		case opAtomic:
-			v, reg, err := m.atomicOther(in, r[in.dst], r[in.src], r[0], pc-1)
+			v, reg, err := m.atomicOther(in, r[in.dst&15], r[in.src&15], r[0], pc-1)
 			if err != nil {
 				return 0, err
 			}
@@ -849,7 +849,7 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 				r[reg] = v
 			}
 		case opAAtomic:
-			if v, reg := m.atomicArena(ar, in, r[in.dst], r[in.src], r[0], pc-1); reg >= 0 {
+			if v, reg := m.atomicArena(ar, in, r[in.dst&15], r[in.src&15], r[0], pc-1); reg >= 0 {
 				r[reg] = v
 			}
 		default:
