@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"sort"
@@ -98,8 +99,16 @@ func (c *collection) loadProgram(spec *object.Spec, ps *object.ProgramSpec, opts
 			return fmt.Errorf("load program %s: %w", ps.Name, err)
 		}
 		var verr error = &VerifierError{Program: ps.Name, Errno: le.Errno, Log: le.Log, Truncated: le.Truncated}
-		if le.Errno == unix.EPERM {
-			verr = fmt.Errorf("%w (%w: loading programs needs root or CAP_BPF)", verr, engine.ErrNotSupported)
+		if le.Errno == unix.EPERM && le.Log == "" {
+			// Without privileges every load fails so; with them (the
+			// arena probe passed) the kernel refuses this program type
+			// or attach point, e.g. fentry without ftrace support.
+			if os.Geteuid() != 0 {
+				verr = fmt.Errorf("%w (%w: loading programs needs root or CAP_BPF)", verr, engine.ErrNotSupported)
+			} else {
+				verr = fmt.Errorf("%w (the kernel gave no reason: %s programs attaching to %q may be unavailable on this kernel)",
+					verr, progTypeName(ps.Type), ps.AttachTo)
+			}
 		}
 		if c.btfErr != nil {
 			verr = fmt.Errorf("%w (the kernel refused the object's BTF: %v)", verr, c.btfErr)
