@@ -103,8 +103,10 @@ SEC("xdp") int xprog(void *ctx) { u32 k = 0; return bpf_loop(1, cb, &k, 0) + (in
 int value = 3;
 SEC("tc") int tcprog(void *ctx) { return value; }
 `,
-	// .rodata strings and static data referenced by section symbol
+	// .rodata strings and static data referenced by section symbol; a
+	// variable in a section of its own, which is not global data
 	"static": `
+int unused SEC(".custom") = 1;
 static volatile int s1 = 4, s2 = 9;
 static volatile const char msg[] = "hello";
 SEC("socket") int sock(void *ctx) { return s1 + s2 + msg[1]; }

@@ -224,22 +224,25 @@ func (l *loader) patchBTF() error {
 			}
 			r.setSecinfos(id, vs, uint32(4*len(vs)))
 		default:
-			s := l.byName[name]
-			if s == nil {
+			// Sections the loader otherwise ignores (a variable
+			// placed in a custom section) still need a valid DATASEC.
+			idx, ok := l.headers[name]
+			if !ok {
 				return l.errorf(secBTF, -1, "DATASEC %s has no ELF section", name)
 			}
+			h := l.f.Sections[idx]
 			for i := range vs {
 				if !r.valid(vs[i].Type) {
 					return l.errorf(secBTF, -1, "DATASEC %s: member %d is not a type", name, vs[i].Type)
 				}
 				vname := r.byID[vs[i].Type].name
-				sym := l.findSymbol(s.idx, vname)
+				sym := l.findSymbol(idx, vname)
 				if sym == nil {
 					return l.errorf(secBTF, -1, "DATASEC %s: failed to find symbol for variable %q", name, vname)
 				}
 				vs[i].Offset = uint32(sym.Value)
 			}
-			r.setSecinfos(id, vs, uint32(s.hdr.Size))
+			r.setSecinfos(id, vs, uint32(h.Size))
 		}
 	}
 	for id := range r.byID {

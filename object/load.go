@@ -113,6 +113,7 @@ type loader struct {
 	spec     *Spec
 	sections []*section // by ELF index; nil for ignored ones
 	byName   map[string]*section
+	headers  map[string]int // every section's index by name, ignored ones included
 	syms     []elf.Symbol // by symbol table index; 0 is the null symbol
 	symIndex map[symKey]*elf.Symbol
 	raw      *rawBTF
@@ -227,7 +228,11 @@ func (l *loader) readSections() error {
 	l.sections = make([]*section, len(l.f.Sections))
 	l.byName = make(map[string]*section)
 	var rels []*elf.Section
+	l.headers = make(map[string]int)
 	for i, h := range l.f.Sections {
+		if _, dup := l.headers[h.Name]; !dup {
+			l.headers[h.Name] = i
+		}
 		s := &section{idx: i, name: h.Name, hdr: h}
 		switch {
 		case h.Type == elf.SHT_PROGBITS && h.Flags&elf.SHF_EXECINSTR != 0:
