@@ -3,6 +3,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"testing"
@@ -151,5 +152,66 @@ func TestFaults(t *testing.T) {
 	res, err = p.Run(engine.RunOptions{})
 	if err != nil || len(res.Faults) != 2 {
 		t.Errorf("second run: %d faults, %v", len(res.Faults), err)
+	}
+}
+
+// TestNoCollision allocates pages from Go and from a BPF program at the same
+// time and checks that no page is handed out twice: both go through the
+// kernel's one allocator.
+func TestNoCollision(t *testing.T) {
+	requireKernel(t)
+	const perSide = 100
+	spec, m := arenaSpec(4*perSide, 0, 0)
+	spec.Programs = []*object.ProgramSpec{allocWriteProgram(m)}
+	c, err := Load(spec, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	a := c.Arena()
+	p, _ := c.Program("alloc_write")
+	var goAddrs, bpfAddrs []uint64
+	errs := make(chan error, 2)
+	go func() {
+		for i := 0; i < perSide; i++ {
+			addr, err := a.Alloc(1)
+			if err != nil {
+				errs <- err
+				return
+			}
+			goAddrs = append(goAddrs, addr)
+		}
+		errs <- nil
+	}()
+	go func() {
+		for i := 0; i < perSide; i++ {
+			res, err := p.Run(engine.RunOptions{Context: make([]byte, 8)})
+			if err != nil {
+				errs <- err
+				return
+			}
+			bpfAddrs = append(bpfAddrs, binary.LittleEndian.Uint64(res.ContextOut))
+		}
+		errs <- nil
+	}()
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[uint64]string{}
+	for side, addrs := range map[string][]uint64{"go": goAddrs, "bpf": bpfAddrs} {
+		for _, addr := range addrs {
+			if addr == 0 {
+				t.Fatalf("%s got a NULL page", side)
+			}
+			if other, dup := seen[addr]; dup {
+				t.Fatalf("page %#x handed to %s and %s", addr, other, side)
+			}
+			seen[addr] = side
+		}
+	}
+	if n := a.PresentPages(); n != 2*perSide {
+		t.Errorf("%d pages present, want %d", n, 2*perSide)
 	}
 }
