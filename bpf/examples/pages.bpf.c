@@ -8,7 +8,8 @@
  * first allocation of each program is page 0 and the others are located
  * relative to it.
  *
- *   first_fit     lowest-address first fit. Returns
+ *   first_fit     where alloc(NULL) puts pages (best fit: the smallest free
+ *                 range that is large enough; here also the lowest). Returns
  *                 idx(b) | idx(c) << 4 | idx(d) << 8 | idx(e) << 12 | idx(g) << 16
  *                 = 0x64121 = 409889 (b = 1, c = 2, d = 1, e = 4, g = 6);
  *                 -1 if an allocation failed, -2 if one succeeded that must not.

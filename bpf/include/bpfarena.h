@@ -260,13 +260,15 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym __weak;
 /*
  * for (i = start; i < end; i++) driven by the kernel's numeric iterator, so
  * the verifier needs not unroll it. The value is re-checked against the
- * bounds so that the verifier knows them when i indexes memory.
+ * bounds so that the verifier knows them when i indexes memory; i is set to
+ * start first so that it is never read uninitialised.
  */
 #define bpf_for(i, start, end)                                               \
 	for (struct bpf_iter_num __bpfarena_it                               \
 		     __attribute__((aligned(8), cleanup(bpf_iter_num_destroy))), \
 	     *__bpfarena_once __attribute__((unused)) =                      \
 		     (bpf_iter_num_new(&__bpfarena_it, (start), (end)),      \
+		      (i) = (start),                                         \
 		      (void)bpf_iter_num_destroy, (void *)0);                \
 	     ({                                                              \
 		     int *__bpfarena_cur = bpf_iter_num_next(&__bpfarena_it); \
