@@ -42,6 +42,7 @@ type vmArena struct {
 	maxEnt uint32
 	mem    []byte // the mapping, size bytes at start
 	state  []uint32
+	free   rangeTree // pages neither allocated nor reserved; under mu
 
 	mu     sync.Mutex // serialises alloc, free, reserve and fault-in
 	closed atomic.Bool
@@ -81,6 +82,7 @@ func newArena(spec *object.MapSpec) (*vmArena, error) {
 		state:  make([]uint32, spec.MaxEntries),
 	}
 	a.hi = a.start &^ 0xffffffff
+	a.free.set(0, a.pages)
 	if n := uint64(len(spec.Contents)); n > 0 {
 		if n > size {
 			a.unmap()
@@ -141,16 +143,6 @@ func (a *vmArena) userAddr(pgoff uint32) uint64 {
 	return a.hi + uint64(uint32(a.start+uint64(pgoff)*pageSize))
 }
 
-// free reports whether pages [pg, pg+n) are all absent.
-func (a *vmArena) rangeFree(pg, n uint32) bool {
-	for i := pg; i < pg+n; i++ {
-		if a.state[i] != pageAbsent {
-			return false
-		}
-	}
-	return true
-}
-
 // allocPages is bpf_arena_alloc_pages: 0 means NULL.
 func (a *vmArena) allocPages(uaddr uint64, count uint32, flags uint64) uint64 {
 	if flags != 0 || count == 0 || count > a.pages || uaddr%pageSize != 0 || a.closed.Load() {
@@ -161,29 +153,16 @@ func (a *vmArena) allocPages(uaddr uint64, count uint32, flags uint64) uint64 {
 	var pg uint32
 	if uaddr != 0 {
 		pg = a.pgoff(uaddr)
-		if uint64(pg)+uint64(count) > uint64(a.pages) || !a.rangeFree(pg, count) {
+		if uint64(pg)+uint64(count) > uint64(a.pages) || !a.free.isSet(pg, count) {
 			return 0
 		}
 	} else {
-		// Lowest-address first fit.
-		found := false
-		run := uint32(0)
-		for i := uint32(0); i < a.pages; i++ {
-			if a.state[i] != pageAbsent {
-				run = 0
-				continue
-			}
-			run++
-			if run == count {
-				pg = i + 1 - count
-				found = true
-				break
-			}
-		}
-		if !found {
+		var ok bool
+		if pg, ok = a.free.find(count); !ok {
 			return 0
 		}
 	}
+	a.free.clear(pg, count)
 	a.zero(pg, count)
 	for i := pg; i < pg+count; i++ {
 		atomic.StoreUint32(&a.state[i], pageAllocated)
@@ -229,6 +208,7 @@ func (a *vmArena) freePages(uaddr uint64, count uint32) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.free.set(pg, n)
 	for i := pg; i < pg+n; i++ {
 		atomic.StoreUint32(&a.state[i], pageAbsent)
 	}
@@ -243,15 +223,18 @@ func (a *vmArena) reservePages(uaddr uint64, count uint32) int64 {
 	if uaddr%pageSize != 0 {
 		return 0
 	}
+	// NULL is no special case: with a start whose low 32 bits are not
+	// zero it lies outside the arena, else it is page 0.
 	pg := a.pgoff(uaddr)
-	if uaddr == 0 || uint64(pg)+uint64(count) > uint64(a.pages) {
+	if uint64(pg)+uint64(count) > uint64(a.pages) {
 		return -int64(eINVAL)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !a.rangeFree(pg, count) {
+	if !a.free.isSet(pg, count) {
 		return -int64(eBUSY)
 	}
+	a.free.clear(pg, count)
 	for i := pg; i < pg+count; i++ {
 		atomic.StoreUint32(&a.state[i], pageReserved)
 	}
@@ -358,6 +341,7 @@ func (a *vmArena) Touch(addr uint64, n uint64) error {
 		if segv {
 			return fmt.Errorf("arena: page %d at %#x: %w", i, a.start+uint64(i)*pageSize, errSegv)
 		}
+		a.free.clear(i, 1)
 		a.zero(i, 1)
 		atomic.StoreUint32(&a.state[i], pageAllocated)
 	}

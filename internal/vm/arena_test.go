@@ -397,3 +397,59 @@ func TestNoUserConv(t *testing.T) {
 		t.Fatalf("retval %#x, err %v: NO_USER_CONV must keep only the low 32 bits", res.Retval, err)
 	}
 }
+
+// TestArenaBestFit follows the kernel's range tree: an allocation without
+// an address takes the smallest free range that fits and, among equal
+// sizes, the one changed last; it is not a lowest-address first fit.
+func TestArenaBestFit(t *testing.T) {
+	a := newTestArena(t, 10, 0)
+	pg := func(i uint32) uint64 { return a.userAddr(i) }
+	for i := uint32(0); i < 10; i++ {
+		if p := a.allocPages(0, 1, 0); p != pg(i) {
+			t.Fatalf("alloc %d = %#x", i, p)
+		}
+	}
+	a.freePages(pg(0), 3) // [0..2]
+	a.freePages(pg(5), 1) // [5]
+	a.freePages(pg(8), 1) // [8], the newest single page
+	steps := []struct {
+		cnt  uint32
+		want uint64
+	}{
+		{1, pg(8)}, // smallest fit, most recent of the size-1 ranges
+		{1, pg(5)},
+		{1, pg(0)}, // [0..2] shrinks to [1..2]
+		{2, pg(1)},
+		{1, 0},
+	}
+	for i, s := range steps {
+		if got := a.allocPages(0, s.cnt, 0); got != s.want {
+			t.Fatalf("step %d: alloc(%d) = %#x, want %#x", i, s.cnt, got, s.want)
+		}
+	}
+}
+
+func TestRangeTree(t *testing.T) {
+	var rt rangeTree
+	rt.set(0, 16)
+	rt.clear(4, 4) // [0..3] touched, then [8..15] new
+	if s, _ := rt.find(4); s != 0 {
+		t.Fatalf("find(4) = %d, want 0 (equal size? no: [0..3] is the smallest fit)", s)
+	}
+	if s, _ := rt.find(5); s != 8 {
+		t.Fatalf("find(5) = %d, want 8", s)
+	}
+	rt.set(4, 4) // merges everything back
+	if len(rt.nodes) != 1 || rt.nodes[0].start != 0 || rt.nodes[0].last != 15 {
+		t.Fatalf("nodes %+v", rt.nodes)
+	}
+	if !rt.isSet(3, 10) || rt.isSet(15, 2) {
+		t.Fatal("isSet")
+	}
+	rt.clear(2, 1)
+	rt.clear(6, 1) // [0..1] [3..5] [7..15]
+	rt.set(0, 10)  // partly free already: clears and re-merges
+	if len(rt.nodes) != 1 || rt.nodes[0].last != 15 {
+		t.Fatalf("nodes after set over a mixed range: %+v", rt.nodes)
+	}
+}
