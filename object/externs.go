@@ -55,8 +55,11 @@ func (l *loader) loadExterns() error {
 				return l.errorf(".symtab", symOff, "extern function %q is unsupported under %s section", sym.Name, secKconfig)
 			}
 			size, err := btf.Sizeof(v.Type)
+			if err == nil && size <= 0 {
+				err = fmt.Errorf("size %d", size)
+			}
 			if err != nil {
-				return l.errorf(secBTF, -1, "extern (kcfg) %q: %w", sym.Name, err)
+				return l.errorf(secBTF, -1, "failed to resolve size of extern (kcfg) %q: %w", sym.Name, err)
 			}
 			align, err := alignOf(v.Type, 0)
 			if err != nil {

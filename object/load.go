@@ -555,6 +555,9 @@ func (l *loader) loadBTFMaps(s *section) error {
 		if sym == nil {
 			return l.errorf(s.name, -1, "map %q has no symbol", v.Name)
 		}
+		if v.Linkage != btf.GlobalVar {
+			return l.errorf(s.name, int64(sym.Value), "map %q: unsupported map linkage %v: %w", v.Name, v.Linkage, syscall.EOPNOTSUPP)
+		}
 		def, ok := leanType(v.Type).(*btf.Struct)
 		if !ok {
 			return l.errorf(s.name, int64(sym.Value), "map %q: definition is a %T, not a struct", v.Name, leanType(v.Type))
@@ -598,7 +601,7 @@ func (l *loader) findSymbol(idx int, name string) *elf.Symbol {
 // uintField reads a map attribute written as __uint(name, N): a pointer to
 // an array of N elements.
 func uintField(m btf.Member) (uint32, error) {
-	p, ok := m.Type.(*btf.Pointer)
+	p, ok := btf.UnderlyingType(m.Type).(*btf.Pointer)
 	if !ok {
 		return 0, fmt.Errorf("attribute %q: %T is not a pointer to an array", m.Name, m.Type)
 	}
@@ -662,7 +665,14 @@ func parseMapDef(name string, def *btf.Struct, inner bool) (*MapSpec, error) {
 		case "numa_node":
 			m.NumaNode, err = uintField(mem)
 		case "pinning":
+			if inner {
+				return nil, fmt.Errorf("inner def can't be pinned")
+			}
 			m.Pinning, err = uintField(mem)
+			if err == nil && m.Pinning > 1 {
+				// 0: none, 1: by name (LIBBPF_PIN_BY_NAME)
+				err = fmt.Errorf("invalid pinning value %d", m.Pinning)
+			}
 		case "key_size":
 			keySize, err = uintField(mem)
 			keySet = true
@@ -687,12 +697,19 @@ func parseMapDef(name string, def *btf.Struct, inner bool) (*MapSpec, error) {
 			valueSize, valueSet = n, true
 		case "values":
 			if inner {
-				return nil, fmt.Errorf("inner map definition cannot have values")
+				return nil, fmt.Errorf("multi-level inner maps not supported: %w", syscall.ENOTSUP)
 			}
 			if i != len(def.Members)-1 {
-				return nil, fmt.Errorf("%q must be the last attribute", mem.Name)
+				return nil, fmt.Errorf("%q member should be last", mem.Name)
 			}
-			m.InnerMap, err = parseInnerMap(name, mem)
+			if m.Type != ArrayOfMaps && m.Type != HashOfMaps && m.Type != ProgArray {
+				return nil, fmt.Errorf("should be map-in-map or prog-array: %w", syscall.ENOTSUP)
+			}
+			if valueSet && valueSize != 4 {
+				return nil, fmt.Errorf("conflicting value size %d != 4", valueSize)
+			}
+			valueSize, valueSet = 4, true
+			m.InnerMap, err = parseInnerMap(name, mem, m.Type == ProgArray)
 		default:
 			return nil, fmt.Errorf("unknown attribute %q", mem.Name)
 		}
@@ -700,34 +717,35 @@ func parseMapDef(name string, def *btf.Struct, inner bool) (*MapSpec, error) {
 			return nil, err
 		}
 	}
-	m.KeySize, m.ValueSize = keySize, valueSize
-	if m.InnerMap != nil || m.Type == ArrayOfMaps || m.Type == HashOfMaps || m.Type == ProgArray {
-		// The value of map-in-map and program arrays is an fd.
-		if !valueSet {
-			m.ValueSize = 4
-		}
+	if m.Type == 0 {
+		return nil, fmt.Errorf("map type isn't specified")
 	}
+	m.KeySize, m.ValueSize = keySize, valueSize
 	return m, nil
 }
 
 // parseInnerMap reads __array(values, struct {...}): a zero-length array of
 // pointers to the inner map definition. Program arrays point to function
 // prototypes instead; they have no inner map.
-func parseInnerMap(outer string, mem btf.Member) (*MapSpec, error) {
+func parseInnerMap(outer string, mem btf.Member, progArray bool) (*MapSpec, error) {
 	a, ok := mem.Type.(*btf.Array)
-	if !ok {
-		return nil, fmt.Errorf("attribute %q: %T is not an array", mem.Name, mem.Type)
+	if !ok || a.Nelems != 0 {
+		return nil, fmt.Errorf("%q spec is not a zero-sized array", mem.Name)
 	}
 	p, ok := leanType(a.Type).(*btf.Pointer)
 	if !ok {
 		return nil, fmt.Errorf("attribute %q: array of %T, not of pointers", mem.Name, a.Type)
 	}
-	switch t := leanType(p.Target).(type) {
-	case *btf.Struct:
-		return parseMapDef(outer+".inner", t, true)
-	case *btf.FuncProto:
+	t := leanType(p.Target)
+	if progArray {
+		if _, ok := t.(*btf.FuncProto); !ok {
+			return nil, fmt.Errorf("prog-array value def is of unexpected kind %T", t)
+		}
 		return nil, nil
-	default:
-		return nil, fmt.Errorf("attribute %q: pointer to %T", mem.Name, t)
 	}
+	def, ok := t.(*btf.Struct)
+	if !ok {
+		return nil, fmt.Errorf("map-in-map inner def is of unexpected kind %T", t)
+	}
+	return parseMapDef(outer+".inner", def, true)
 }

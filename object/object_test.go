@@ -764,3 +764,28 @@ SEC("syscall") int p(void *ctx) { return (int)(long)&m; }
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestBadMapDefinitions checks the map definitions libbpf refuses.
+func TestBadMapDefinitions(t *testing.T) {
+	tests := []struct{ name, def, msg string }{
+		{"no-type", `struct { __uint(max_entries, 1); } m SEC(".maps");`, "map type isn't specified"},
+		{"unknown", `struct { __uint(type, MAP_HASH); __uint(colour, 3); } m SEC(".maps");`, `unknown attribute "colour"`},
+		{"static", `static struct { __uint(type, MAP_HASH); } m SEC(".maps");`, "unsupported map linkage"},
+		{"key-size", `struct { __uint(type, MAP_HASH); __uint(key_size, 8); __type(key, u32); } m SEC(".maps");`, "conflicting key size 8 != 4"},
+		{"values-not-map-in-map", `struct inner { __uint(type, MAP_ARRAY); };
+struct { __uint(type, MAP_HASH); __array(values, struct inner); } m SEC(".maps");`, "should be map-in-map or prog-array"},
+		{"pinning", `struct { __uint(type, MAP_HASH); __uint(pinning, 7); } m SEC(".maps");`, "invalid pinning value 7"},
+		{"ulong", `struct { __uint(type, MAP_ARENA); int *map_extra; } m SEC(".maps");`, "not a pointer to an array"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := tt.def + "\nSEC(\"syscall\") int p(void *ctx) { return (int)(long)&m; }\n"
+			path := compile(t, "map-"+tt.name, src)
+			_, err := Load(path)
+			var oe *Error
+			if !errors.As(err, &oe) || oe.Section != ".maps" || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("error %v, want an *Error in .maps saying %q", err, tt.msg)
+			}
+		})
+	}
+}
