@@ -114,7 +114,7 @@ type loader struct {
 	sections []*section // by ELF index; nil for ignored ones
 	byName   map[string]*section
 	headers  map[string]int // every section's index by name, ignored ones included
-	syms     []elf.Symbol // by symbol table index; 0 is the null symbol
+	syms     []elf.Symbol   // by symbol table index; 0 is the null symbol
 	symIndex map[symKey]*elf.Symbol
 	raw      *rawBTF
 	ext      *btf.ExtInfos
