@@ -215,3 +215,32 @@ func TestNoCollision(t *testing.T) {
 		t.Errorf("%d pages present, want %d", n, 2*perSide)
 	}
 }
+
+// TestPresentPagesLarge counts the present pages of a 4 GiB arena, where
+// a page-by-page count would take a million program runs.
+func TestPresentPagesLarge(t *testing.T) {
+	requireKernel(t)
+	spec, _ := arenaSpec(1<<20, 0, 0)
+	c, err := Load(spec, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	a := c.Arena()
+	for _, pg := range []uint64{0, 1000, 1 << 19, 1<<20 - 1} {
+		if _, err := a.AllocAt(a.Start()+pg*arena.PageSize, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Reserve(a.Start()+77*arena.PageSize, 3); err != nil {
+		t.Fatal(err)
+	}
+	b, err := a.Bytes(a.Start()+5000*arena.PageSize, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[0] = 1 // a user fault-in makes a fifth page present
+	if n := a.PresentPages(); n != 5 {
+		t.Errorf("%d pages present, want 5", n)
+	}
+}
