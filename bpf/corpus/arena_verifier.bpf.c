@@ -117,6 +117,26 @@ __naked int loaded_pointer_needs_cast(void)
 	:: [vg] "i"(&vg));
 }
 
+/* the log shows casts as addr_space_cast(rX, dst_as, src_as) */
+SEC("syscall")
+__success __retval(0) __log_level(2)
+__msg("r1 = addr_space_cast(r1, 0, 1)")
+__msg("r0 = *(u64 *)(r1 +8)")
+__msg("r2 = addr_space_cast(r2, 1, 0)")
+__description("the verifier log prints both casts")
+__naked int log_prints_casts(void)
+{
+	asm volatile(
+	"r1 = %[vg] ll\n"
+	"r2 = r1\n"
+	"r1 = addr_space_cast(r1, 0x0, 0x1)\n"
+	"r0 = *(u64 *)(r1 + 8)\n"
+	"r2 = addr_space_cast(r2, 0x1, 0x0)\n"
+	"r0 = 0\n"
+	"exit\n"
+	:: [vg] "i"(&vg));
+}
+
 /* --- no bounds or alignment checks on arena pointers --- */
 
 SEC("syscall")

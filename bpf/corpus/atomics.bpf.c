@@ -226,4 +226,12 @@ ARENA_ATOMIC_FAIL(arena_fetch_and32_refused, "w2 = atomic_fetch_and((u32 *)(r1 +
 ARENA_ATOMIC_FAIL(arena_fetch_or32_refused, "w2 = atomic_fetch_or((u32 *)(r1 + 0), w2)")
 ARENA_ATOMIC_FAIL(arena_fetch_xor32_refused, "w2 = atomic_fetch_xor((u32 *)(r1 + 0), w2)")
 
+/* the same from C: the compiler picks the register */
+SEC("syscall")
+__failure __regex("BPF_ATOMIC stores into R[0-9] arena is not allowed")
+int arena_fetch_and_from_c(void *ctx)
+{
+	return __sync_fetch_and_and(&a64, 3);
+}
+
 char _license[] SEC("license") = "GPL";
