@@ -25,6 +25,11 @@ func Load(spec *object.Spec, opts engine.Options) (_ engine.Collection, err erro
 	if spec == nil {
 		return nil, errors.New("kernel: nil spec")
 	}
+	for _, name := range opts.Programs {
+		if !slices.ContainsFunc(spec.Programs, func(p *object.ProgramSpec) bool { return p.Name == name }) {
+			return nil, fmt.Errorf("kernel: program %q is not in %s", name, spec.Path)
+		}
+	}
 	if err := probe(); err != nil {
 		return nil, err
 	}

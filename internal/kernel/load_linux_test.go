@@ -357,3 +357,38 @@ func warmUp(t testing.TB) {
 	}
 	c.Close()
 }
+
+func TestProgramsOption(t *testing.T) {
+	requireKernel(t)
+	tests := []struct {
+		name    string
+		progs   []string
+		want    []string
+		wantErr bool
+	}{
+		{"all", nil, []string{"copy"}, false},
+		{"none", []string{}, nil, false},
+		{"named", []string{"copy"}, []string{"copy"}, false},
+		{"unknown", []string{"nope"}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(dataSpec(), engine.Options{Programs: tt.progs})
+			if tt.wantErr {
+				if err == nil {
+					c.Close()
+					t.Fatal("loaded")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_, ok := c.Program("copy")
+			if ok != (len(tt.want) > 0) {
+				t.Errorf("program copy loaded: %v, want %v", ok, tt.want)
+			}
+		})
+	}
+}
