@@ -53,3 +53,18 @@ func ExampleDecode_invalid() {
 	// Output:
 	// asm: instruction at byte 0 (opcode 0xbf): imm: imm must be 0 (got 7)
 }
+
+func ExampleAssemble() {
+	insns, err := asm.Assemble(`
+		r1 = addr_space_cast(r1, 0, 1)
+		r0 = *(u64 *)(r1 +8)
+		exit
+	`)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("% x\n", insns.Encode(nil))
+	// Output:
+	// bf 11 01 00 01 00 00 00 79 10 08 00 00 00 00 00 95 00 00 00 00 00 00 00
+}

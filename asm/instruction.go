@@ -19,7 +19,9 @@
 //
 // Printing follows the kernel verifier log (kernel/bpf/disasm.c):
 // Instruction.String gives the bare text, Formatter adds the opcode column
-// and names for helpers, kfuncs and what ld_imm64 loads.
+// and names for helpers, kfuncs and what ld_imm64 loads. Parse and Assemble
+// read that syntax back, so tests can write programs as text and verifier
+// logs can be replayed.
 package asm
 
 import "fmt"
