@@ -789,3 +789,20 @@ struct { __uint(type, MAP_HASH); __array(values, struct inner); } m SEC(".maps")
 		})
 	}
 }
+
+func TestNames(t *testing.T) {
+	tests := []struct {
+		v    interface{ String() string }
+		want string
+	}{
+		{Syscall, "syscall"}, {SchedCLS, "sched_cls"}, {ProgramType(99), "prog_type(99)"},
+		{AttachTCXIngress, "tcx_ingress"}, {AttachXDP, "xdp"}, {AttachType(99), "attach_type(99)"},
+		{Arena, "arena"}, {Array, "array"}, {MapType(99), "map_type(99)"},
+		{ExternKfunc, "kfunc"}, {RelocMapValue, "map_value"},
+	}
+	for _, tt := range tests {
+		if got := tt.v.String(); got != tt.want {
+			t.Errorf("%#v: %q, want %q", tt.v, got, tt.want)
+		}
+	}
+}
