@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -19,7 +20,7 @@ var (
 	randomDuration = flag.Duration("random.duration", 20*time.Second, "how long TestRandomDifferential generates programs")
 	randomSeed     = flag.Int64("random.seed", 0, "first seed of TestRandomDifferential (0: from the clock)")
 	randomBody     = flag.Int("random.body", 0, "body items per random program (0: the default)")
-	randomMax      = flag.Int("random.mismatches", 3, "kinds of mismatch TestRandomDifferential shrinks and prints")
+	randomShrink   = flag.Int("random.shrink", 5, "mismatching programs TestRandomDifferential shrinks; each different minimal program is printed")
 	randomDisable  = flag.String("random.disable", "", "generator features to leave out, comma-separated (e.g. straddle,nodes)")
 )
 
@@ -144,8 +145,9 @@ func TestRandomDifferential(t *testing.T) {
 	t.Logf("seeds from %d (-random.seed=%d reproduces)", seed, seed)
 	deadline := time.Now().Add(*randomDuration)
 	var (
-		runs, rejected, mismatched int
-		kinds                      = map[string][]int64{}
+		runs, rejected, mismatched, shrunk int
+		kinds                              = map[string][]int64{}
+		causes                             = map[string][]int64{}
 	)
 	for ; time.Now().Before(deadline); seed++ {
 		rep, err := RunRandom(seed, cfg)
@@ -166,12 +168,19 @@ func TestRandomDifferential(t *testing.T) {
 		mismatched++
 		k := mismatchKind(rep.Diff.Mismatches[0])
 		kinds[k] = append(kinds[k], seed)
-		if len(kinds[k]) > 1 || len(kinds) > *randomMax {
+		if shrunk >= *randomShrink {
 			continue
 		}
+		shrunk++
 		s, err := Shrink(rep.Spec, []Step{{Program: RandomProgram}}, rep.Diff, 0)
 		if err != nil {
 			t.Errorf("seed %d: shrink: %v", seed, err)
+			continue
+		}
+		sig := signature(s)
+		causes[sig] = append(causes[sig], seed)
+		if len(causes[sig]) > 1 {
+			t.Logf("seed %d: engines disagree; shrinks to the same kind of program as seed %d", seed, causes[sig][0])
 			continue
 		}
 		name := fmt.Sprintf("seed%d", seed)
@@ -188,6 +197,37 @@ func TestRandomDifferential(t *testing.T) {
 	for _, k := range ks {
 		t.Logf("mismatch kind %s: %d programs, first seeds %v", k, len(kinds[k]), kinds[k][:min(5, len(kinds[k]))])
 	}
+	if len(causes) > 0 {
+		t.Logf("%d programs shrunk to %d different minimal programs", shrunk, len(causes))
+	}
+}
+
+// signature names the kind of a shrunk program: its mismatch kind and the
+// set of operations it uses beyond loading constants and allocating pages,
+// so that programs shrinking to the same shape count as one cause.
+func signature(s *Shrunk) string {
+	ops := map[string]bool{}
+	ps := s.Spec.Programs[0]
+	for i, ins := range ps.Instructions {
+		if _, ok := ps.Relocations[i]; ok || ins.IsExit() || ins.IsLoadImm64() ||
+			ins.OpCode == opMovK || ins.OpCode == asm.ALUOpCode(asm.ClassALU, asm.ALUMov, asm.SourceK) {
+			continue
+		}
+		k := fmt.Sprintf("%02x", uint8(ins.OpCode))
+		switch {
+		case ins.IsAtomic():
+			k += "/" + ins.AtomicOp().String()
+		case ins.IsALU() && ins.Offset != 0:
+			k += fmt.Sprintf("/off%d", ins.Offset)
+		}
+		ops[k] = true
+	}
+	keys := make([]string, 0, len(ops))
+	for k := range ops {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return s.Kind + ":" + strings.Join(keys, ",")
 }
 
 func tailLines(s string, n int) string {
@@ -196,4 +236,191 @@ func tailLines(s string, n int) string {
 		return s
 	}
 	return lines[0] + "\n...\n" + strings.Join(lines[len(lines)-n:], "\n")
+}
+
+var randomKnown = flag.Bool("random.known", false, "fail, rather than skip, on the regressions that are known to be open")
+
+// randomCase is a minimal program that random testing found the engines
+// disagreeing on, as printed by GoCase.
+type randomCase struct {
+	name   string
+	insns  asm.Instructions
+	relocs map[int]string
+	pages  uint32
+	// open says why the engines still disagree, while they do.
+	open string
+}
+
+// The prologue every case starts with: one page allocated with a NULL
+// address, so at the arena's start, its address in r0.
+var (
+	caseAlloc = asm.Instructions{
+		{OpCode: 0x18, Dst: asm.R1, Src: asm.R1},  // 0: r1 = map[arena]
+		{OpCode: 0xb7, Dst: asm.R2},               // 2: r2 = 0
+		{OpCode: 0xb7, Dst: asm.R3, Constant: 1},  // 3: r3 = 1
+		{OpCode: 0xb7, Dst: asm.R4, Constant: -1}, // 4: r4 = -1
+		{OpCode: 0xb7, Dst: asm.R5},               // 5: r5 = 0
+		{OpCode: 0x85, Dst: asm.R0, Src: asm.R2},  // 6: call bpf_arena_alloc_pages
+	}
+	caseAllocRelocs = map[int]string{0: "arena", 5: "bpf_arena_alloc_pages"}
+)
+
+func withAlloc(insns ...asm.Instruction) asm.Instructions {
+	return append(slices.Clone(caseAlloc), insns...)
+}
+
+var randomRegressions = []randomCase{
+	{
+		name: "store crossing into an absent next page",
+		// arena page 0: differs at offset 0xffd: vm 0000000000010000, kernel 0000000000000000
+		insns: withAlloc(
+			asm.Instruction{OpCode: 0xbf, Dst: asm.R6, Src: asm.R0, Offset: 1, Constant: 1}, // r6 = addr_space_cast(r0, 0, 1)
+			asm.Instruction{OpCode: 0x7a, Dst: asm.R6, Offset: 4093, Constant: 1},           // *(u64 *)(r6 +4093) = 1
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R0},                                      // r0 = 0
+			asm.Instruction{OpCode: 0x95},                                                   // exit
+		),
+		relocs: caseAllocRelocs,
+		open:   "the kernel skips the whole store when any byte of it faults; the vm writes the bytes in the present page",
+	},
+	{
+		name: "load crossing into an absent next page",
+		// step 0 (rnd): retval vm 255 (0xff), kernel 0 (0x0)
+		insns: withAlloc(
+			asm.Instruction{OpCode: 0xbf, Dst: asm.R6, Src: asm.R0, Offset: 1, Constant: 1}, // r6 = addr_space_cast(r0, 0, 1)
+			asm.Instruction{OpCode: 0x72, Dst: asm.R6, Offset: 4095, Constant: -1},          // *(u8 *)(r6 +4095) = -1
+			asm.Instruction{OpCode: 0x61, Dst: asm.R0, Src: asm.R6, Offset: 4095},           // r0 = *(u32 *)(r6 +4095)
+			asm.Instruction{OpCode: 0x95}, // exit
+		),
+		relocs: caseAllocRelocs,
+		open:   "the kernel gives 0 when any byte of a load faults; the vm reads the bytes in the present page",
+	},
+	{
+		name: "alloc on a NUMA node the machine lacks",
+		// step 0 (rnd): retval vm 1022218240 (0x3cedd000), kernel 0 (0x0)
+		insns: asm.Instructions{
+			{OpCode: 0x18, Dst: asm.R1, Src: asm.R1}, // 0: r1 = map[arena]
+			{OpCode: 0xb7, Dst: asm.R2},              // 2: r2 = 0
+			{OpCode: 0xb7, Dst: asm.R3, Constant: 1}, // 3: r3 = 1
+			{OpCode: 0xb7, Dst: asm.R4, Constant: 1}, // 4: r4 = 1
+			{OpCode: 0xb7, Dst: asm.R5},              // 5: r5 = 0
+			{OpCode: 0x85, Dst: asm.R0, Src: asm.R2}, // 6: call bpf_arena_alloc_pages
+			{OpCode: 0x95},                           // 7: exit
+		},
+		relocs: caseAllocRelocs,
+		open:   "on a machine with one NUMA node the kernel returns NULL for node 1; the vm ignores node_id",
+	},
+	{
+		name: "NULL address picks the best-fitting free range",
+		// step 0 (rnd): retval vm 0x..2000 (page 1), kernel 0x..b000 (page 10)
+		// arena page 1 (offset 0x1000): present on vm true, on kernel false
+		// arena page 10 (offset 0xa000): present on vm false, on kernel true
+		insns: withAlloc(
+			asm.Instruction{OpCode: 0xbf, Dst: asm.R7},                   // r7 = r0
+			asm.Instruction{OpCode: 0x18, Dst: asm.R1, Src: asm.R1},      // r1 = map[arena]
+			asm.Instruction{OpCode: 0xbf, Dst: asm.R2, Src: asm.R7},      // r2 = r7
+			asm.Instruction{OpCode: 0x07, Dst: asm.R2, Constant: 0x7000}, // r2 += 28672
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R3, Constant: 3},      // r3 = 3
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R4, Constant: -1},     // r4 = -1
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R5},                   // r5 = 0
+			asm.Instruction{OpCode: 0x85, Dst: asm.R0, Src: asm.R2},      // call bpf_arena_alloc_pages: pages 7-9
+			asm.Instruction{OpCode: 0x18, Dst: asm.R1, Src: asm.R1},      // r1 = map[arena]
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R2},                   // r2 = 0
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R3, Constant: 1},      // r3 = 1
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R4, Constant: -1},     // r4 = -1
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R5},                   // r5 = 0
+			asm.Instruction{OpCode: 0x85, Dst: asm.R0, Src: asm.R2},      // call bpf_arena_alloc_pages: NULL address
+			asm.Instruction{OpCode: 0x95},                                // exit
+		),
+		relocs: map[int]string{0: "arena", 5: "bpf_arena_alloc_pages", 7: "arena", 13: "bpf_arena_alloc_pages", 14: "arena", 19: "bpf_arena_alloc_pages"},
+		// The kernel's range tree hands out the smallest free range that
+		// fits, among equal ones the last inserted (kernel/bpf/range_tree.c),
+		// not the lowest address.
+	},
+	{
+		name: "load_acquire from an absent page",
+		// step 0 (rnd): retval vm 0 (0x0), kernel -1 (0xffffffff)
+		insns: withAlloc(
+			asm.Instruction{OpCode: 0xbf, Dst: asm.R6, Src: asm.R0, Offset: 1, Constant: 1},      // r6 = addr_space_cast(r0, 0, 1)
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R0, Constant: -1},                             // r0 = -1
+			asm.Instruction{OpCode: 0xc3, Dst: asm.R0, Src: asm.R6, Offset: 8192, Constant: 256}, // r0 = load_acquire((u32 *)(r6 +8192))
+			asm.Instruction{OpCode: 0x95},                                                        // exit
+		),
+		relocs: caseAllocRelocs,
+		open:   "a faulting load_acquire leaves its destination as it was on the kernel (x86 JIT); the vm zeroes it",
+	},
+	{
+		name: "64-bit shift of an arena pointer by a constant",
+		// step 0 (rnd): retval vm 0 (0x0), kernel: the pointer's low half
+		insns: withAlloc(
+			asm.Instruction{OpCode: 0xbf, Dst: asm.R6, Src: asm.R0, Offset: 1, Constant: 1}, // r6 = addr_space_cast(r0, 0, 1)
+			asm.Instruction{OpCode: 0xbf, Dst: asm.R9, Src: asm.R6},                         // r9 = r6
+			asm.Instruction{OpCode: 0x67, Dst: asm.R9, Constant: 32},                        // r9 <<= 32
+			asm.Instruction{OpCode: 0xbc, Dst: asm.R0, Src: asm.R9},                         // w0 = w9
+			asm.Instruction{OpCode: 0x95},                                                   // exit
+		),
+		relocs: caseAllocRelocs,
+		open: "the verifier turns 64-bit ALU operations on arena pointers into 32-bit ones, and the x86 " +
+			"JIT's 32-bit shifts mask the count to 5 bits; the vm shifts in 64 bits",
+	},
+	{
+		name: "64-bit shift of an arena pointer by a register",
+		// step 0 (rnd): retval vm 0 (0x0), kernel: the pointer's low half
+		insns: withAlloc(
+			asm.Instruction{OpCode: 0xbf, Dst: asm.R6, Src: asm.R0, Offset: 1, Constant: 1}, // r6 = addr_space_cast(r0, 0, 1)
+			asm.Instruction{OpCode: 0xbf, Dst: asm.R9, Src: asm.R6},                         // r9 = r6
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R5, Constant: 32},                        // r5 = 32
+			asm.Instruction{OpCode: 0x7f, Dst: asm.R9, Src: asm.R5},                         // r9 >>= r5
+			asm.Instruction{OpCode: 0xbc, Dst: asm.R0, Src: asm.R9},                         // w0 = w9
+			asm.Instruction{OpCode: 0x95},                                                   // exit
+		),
+		relocs: caseAllocRelocs,
+		open:   "as above, with the count in a register",
+	},
+	{
+		name: "32-bit fetch that faults, on a register with its upper half set",
+		// step 0 (rnd): retval vm -1 (0xffffffff), kernel 0 (0x0)
+		insns: withAlloc(
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R8},                                      // r8 = 0
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R6},                                      // r6 = 0
+			asm.Instruction{OpCode: 0xbf, Dst: asm.R6, Src: asm.R6, Offset: 1, Constant: 1}, // r6 = addr_space_cast(r6, 0, 1): NULL
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R7, Constant: -1},                        // r7 = -1
+			asm.Instruction{OpCode: 0xc3, Dst: asm.R6, Src: asm.R7, Constant: 1},            // r7 = atomic_fetch_add((u32 *)(r6 +0), r7)
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R4, Constant: -3},                        // r4 = -3
+			asm.Instruction{OpCode: 0x3d, Dst: asm.R4, Src: asm.R7, Offset: 1},              // if r4 >= r7 goto pc+1
+			asm.Instruction{OpCode: 0x17, Dst: asm.R8, Constant: 1},                         // r8 -= 1
+			asm.Instruction{OpCode: 0xbf, Dst: asm.R0, Src: asm.R8},                         // r0 = r8
+			asm.Instruction{OpCode: 0x95},                                                   // exit
+		),
+		relocs: caseAllocRelocs,
+		open: "the verifier takes the fetched value as zero-extended and drops the fall-through as dead; on a " +
+			"fault the JIT leaves r7 = -1, and the vm, running the branch, takes it",
+	},
+}
+
+// TestRandomRegressions runs the minimal programs random testing found
+// the engines disagreeing on.
+func TestRandomRegressions(t *testing.T) {
+	for _, tc := range randomRegressions {
+		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
+			spec := SpecFromCase(tc.insns, tc.relocs, tc.pages)
+			d, err := differential(spec, []Step{{Program: RandomProgram}})
+			if errors.Is(err, bpfarena.ErrNotSupported) {
+				t.Skipf("kernel engine: %v", err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.OK() {
+				if tc.open != "" {
+					t.Logf("the engines agree now: the case is no longer open (%s)", tc.open)
+				}
+				return
+			}
+			msg := strings.Join(d.Mismatches, "\n")
+			if tc.open != "" && !*randomKnown {
+				t.Skipf("open: %s\n%s", tc.open, msg)
+			}
+			t.Errorf("engines disagree:\n%s", msg)
+		})
+	}
 }
