@@ -40,19 +40,6 @@ func parseTags(tags []string) expectations {
 	return e
 }
 
-// kernelDisagrees lists corpus programs whose annotations Linux 6.18 does
-// not bear out: loaded through bpf(2) it gives the verdict noted here,
-// which this pass reproduces.
-var kernelDisagrees = map[string]string{
-	"arena_addr.bpf.o/cast_user_zero":               "addr_space_cast insn can only be used in a program that has an associated arena",
-	"arena_addr.bpf.o/cast_user_replaces_high_word": "addr_space_cast insn can only be used in a program that has an associated arena",
-	"arena_addr.bpf.o/arena_ptr_add_is_32bit":       "addr_space_cast insn can only be used in a program that has an associated arena",
-	"arena_addr.bpf.o/arena_ptr_sub_wraps_32bit":    "addr_space_cast insn can only be used in a program that has an associated arena",
-	"arena_nouserconv.bpf.o/nuc_cast_user_low_word": "addr_space_cast insn can only be used in a program that has an associated arena",
-	"arena_nouserconv.bpf.o/nuc_cast_user_zero":     "addr_space_cast insn can only be used in a program that has an associated arena",
-	"jumps.bpf.o/gotol_forward":                     "unreachable insn 2",
-}
-
 // TestCorpus verifies every annotated program of the conformance corpus
 // and checks the verdict, and for rejections the messages, against the
 // annotations (which were checked on Linux 6.18).
@@ -74,13 +61,6 @@ func TestCorpus(t *testing.T) {
 			}
 			t.Run(filepath.Base(f)+"/"+p.Name, func(t *testing.T) {
 				_, err := Verify(p, Env{ArenaFixed: true, LogLevel: 1})
-				if want, ok := kernelDisagrees[filepath.Base(f)+"/"+p.Name]; ok {
-					var ve *Error
-					if !errors.As(err, &ve) || ve.Msg != want {
-						t.Fatalf("got %v, want the kernel's %q", err, want)
-					}
-					t.Skipf("annotation disagrees with Linux 6.18, which says %q like this pass", want)
-				}
 				if e.success {
 					if err != nil {
 						t.Fatalf("rejected: %v\n%s", err, logOf(err))

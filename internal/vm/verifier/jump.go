@@ -122,9 +122,13 @@ func forEachValue(st *state, fn func(*value)) {
 		for i := range f.regs {
 			fn(&f.regs[i])
 		}
-		for j := range f.stack {
-			if f.stack[j].spilled() {
-				fn(&f.stack[j].v)
+		for j := 0; j < f.nslots(); j++ {
+			if s := f.slot(j); s.spilled() {
+				x := s.v
+				fn(&x)
+				if x != s.v {
+					f.slotMut(j).v = x
+				}
 			}
 		}
 	}

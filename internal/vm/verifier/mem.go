@@ -114,11 +114,12 @@ func (v *verifier) failRange(pc int, r asm.Register, msg string) *Error {
 // clobberStack forgets what a frame's stack holds (a write at an unknown
 // offset may have hit any slot).
 func clobberStack(f *frame) {
-	for j := range f.stack {
-		for i := range f.stack[j].b {
-			f.stack[j].b[i] = byteMisc
+	for j := 0; j < f.nslots(); j++ {
+		s := f.slotMut(j)
+		for i := range s.b {
+			s.b[i] = byteMisc
 		}
-		f.stack[j].v = value{}
+		s.v = value{}
 	}
 }
 
@@ -146,7 +147,11 @@ func (v *verifier) stackAccess(pc int, st *state, r asm.Register, base value, of
 	if o%int64(size) != 0 {
 		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("misaligned stack access off 0+%d+%d size %d", base.off, off, size))
 	}
-	s := f.slotAt(o)
+	sv := f.slotRead(o)
+	s := &sv
+	if at != accRead {
+		s = f.slotAt(o)
+	}
 	bi := byteIndex(o)
 	var res value
 	if at != accWrite {

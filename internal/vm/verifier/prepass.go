@@ -28,7 +28,7 @@ const maxFrames = 8
 // follows the paths separately like the kernel does (so a variable set and
 // tested under the same condition is understood); merging beyond that
 // guarantees termination.
-const statesPerPoint = 12
+const statesPerPoint = 8
 
 type point struct {
 	key string

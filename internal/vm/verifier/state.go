@@ -21,17 +21,28 @@ type slot struct {
 
 func (s *slot) spilled() bool { return s.b[0] == byteSpill }
 
+// blockSlots is how many slots share one copy-on-write block.
+const blockSlots = 8
+
+// block is a run of stack slots that states share until one writes it.
+type block [blockSlots]slot
+
 // frame is one function's registers and stack.
 type frame struct {
 	regs [11]value
-	// stack[j] covers the bytes [-(j+1)*8, -j*8) below the frame pointer;
-	// slots past the end were never written.
-	stack    []slot
-	callsite int    // instruction index of the call that made the frame, -1 for the entry
-	subprog  int    // instruction index of the function's first instruction
-	callback bool   // a callback frame (bpf_loop): returns like the helper does
-	cbArg    value  // callback: the context argument to pass on the next iteration
-	key      string // call chain, to tell apart the same code reached from different calls
+	// stack holds the slots in blocks: slot j covers the bytes
+	// [-(j+1)*8, -j*8) below the frame pointer and is in stack[j/8] (nil
+	// or missing: never written). States are cloned at every join point
+	// and stacks change much less often, so blocks are shared and copied
+	// on the first write.
+	stack      []*block
+	owned      uint64 // bit b: stack[b] belongs to this frame alone
+	sliceOwned bool   // the stack slice itself belongs to this frame alone
+	callsite   int    // instruction index of the call that made the frame, -1 for the entry
+	subprog    int    // instruction index of the function's first instruction
+	callback   bool   // a callback frame (bpf_loop): returns like the helper does
+	cbArg      value  // callback: the context argument to pass on the next iteration
+	key        string // call chain, to tell apart the same code reached from different calls
 }
 
 // state is the abstract machine state: the call stack, innermost last.
@@ -47,8 +58,8 @@ func (s *state) cur() *frame { return s.frames[len(s.frames)-1] }
 func (s *state) clone() *state {
 	n := &state{frames: make([]*frame, len(s.frames)), pkt: s.pkt}
 	for i, f := range s.frames {
+		f.owned, f.sliceOwned = 0, false
 		g := *f
-		g.stack = append([]slot(nil), f.stack...)
 		n.frames[i] = &g
 	}
 	return n
@@ -63,18 +74,46 @@ func newFrame(callsite, subprog int, parentKey string) *frame {
 	return f
 }
 
-// slotAt returns the slot holding stack offset off (negative), growing the
-// stack as needed; nil if off is outside the frame.
-func (f *frame) slotAt(off int64) *slot {
-	if off >= 0 || off < -maxStack {
-		return nil
+// nslots is the number of slots the frame has room for.
+func (f *frame) nslots() int { return len(f.stack) * blockSlots }
+
+// slot returns slot j; slots never written are all invalid bytes.
+func (f *frame) slot(j int) slot {
+	if b := j / blockSlots; b < len(f.stack) && f.stack[b] != nil {
+		return f.stack[b][j%blockSlots]
 	}
-	j := int((-off - 1) / 8)
-	for len(f.stack) <= j {
-		f.stack = append(f.stack, slot{})
-	}
-	return &f.stack[j]
+	return slot{}
 }
+
+// slotMut returns slot j for writing, copying what is shared.
+func (f *frame) slotMut(j int) *slot {
+	b := j / blockSlots
+	if !f.sliceOwned {
+		f.stack = append(make([]*block, 0, max(len(f.stack), b+1)), f.stack...)
+		f.sliceOwned = true
+	}
+	for len(f.stack) <= b {
+		f.stack = append(f.stack, nil)
+	}
+	if f.owned&(1<<b) == 0 || f.stack[b] == nil {
+		nb := new(block)
+		if f.stack[b] != nil {
+			*nb = *f.stack[b]
+		}
+		f.stack[b] = nb
+		f.owned |= 1 << b
+	}
+	return &f.stack[b][j%blockSlots]
+}
+
+// slotIndex is the slot holding stack offset off (negative, inside the frame).
+func slotIndex(off int64) int { return int((-off - 1) / 8) }
+
+// slotAt returns the slot holding stack offset off for writing.
+func (f *frame) slotAt(off int64) *slot { return f.slotMut(slotIndex(off)) }
+
+// slotRead returns the slot holding stack offset off.
+func (f *frame) slotRead(off int64) slot { return f.slot(slotIndex(off)) }
 
 // byteIndex is the index in slot.b of stack offset off.
 func byteIndex(off int64) int { return int(off - (off/8-boolInt(off%8 != 0))*8) }
@@ -99,15 +138,16 @@ func joinState(a, b *state) *state {
 			f.cbArg = join(f.cbArg, g.cbArg)
 		}
 		n := max(len(f.stack), len(g.stack))
-		for len(f.stack) < n {
-			f.stack = append(f.stack, slot{})
-		}
-		for j := range f.stack {
-			var o slot
-			if j < len(g.stack) {
-				o = g.stack[j]
+		for bi := 0; bi < n; bi++ {
+			if bi < len(f.stack) && bi < len(g.stack) && f.stack[bi] == g.stack[bi] {
+				continue
 			}
-			f.stack[j] = joinSlot(f.stack[j], o)
+			for j := bi * blockSlots; j < (bi+1)*blockSlots; j++ {
+				x, y := f.slot(j), g.slot(j)
+				if x != y {
+					*f.slotMut(j) = joinSlot(x, y)
+				}
+			}
 		}
 	}
 	return r
@@ -156,16 +196,14 @@ func coversState(a, b *state) bool {
 			return false
 		}
 		n := max(len(f.stack), len(g.stack))
-		for j := 0; j < n; j++ {
-			var x, y slot
-			if j < len(f.stack) {
-				x = f.stack[j]
+		for bi := 0; bi < n; bi++ {
+			if bi < len(f.stack) && bi < len(g.stack) && f.stack[bi] == g.stack[bi] {
+				continue
 			}
-			if j < len(g.stack) {
-				y = g.stack[j]
-			}
-			if !coversSlot(x, y) {
-				return false
+			for j := bi * blockSlots; j < (bi+1)*blockSlots; j++ {
+				if !coversSlot(f.slot(j), g.slot(j)) {
+					return false
+				}
 			}
 		}
 	}
