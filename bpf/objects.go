@@ -8,11 +8,11 @@ import (
 	"io/fs"
 )
 
-//go:embed examples/*.bpf.o corpus/*.bpf.o
+//go:embed examples/*.bpf.o corpus/*.bpf.o invalid/*.bpf.o
 var objects embed.FS
 
-// Objects is the tree of compiled objects: examples/NAME.bpf.o and
-// corpus/NAME.bpf.o.
+// Objects is the tree of compiled objects: examples/NAME.bpf.o,
+// corpus/NAME.bpf.o and invalid/NAME.bpf.o (objects that must fail to load).
 func Objects() fs.FS { return objects }
 
 // Read returns the bytes of one object, e.g. "examples/htab.bpf.o".

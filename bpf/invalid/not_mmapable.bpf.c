@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * An arena without BPF_F_MMAPABLE: creating it fails with -EINVAL.
+ */
+#include "bpfarena.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARENA);
+	__uint(max_entries, 2);
+} arena SEC(".maps");
+
+SEC("syscall")
+int prog(void *ctx)
+{
+	return 0;
+}
+
+char _license[] SEC("license") = "GPL";
