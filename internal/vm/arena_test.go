@@ -453,3 +453,33 @@ func TestRangeTree(t *testing.T) {
 		t.Fatalf("nodes after set over a mixed range: %+v", rt.nodes)
 	}
 }
+
+type aluSet map[int]bool
+
+func (s aluSet) ArenaALU(i int) bool { return s[i] }
+
+// TestArenaALU: 64-bit arithmetic on an arena pointer is done in 32 bits
+// when the static pass says the register holds one.
+func TestArenaALU(t *testing.T) {
+	tests := []struct {
+		name  string
+		insns []asm.Instruction
+		alu   aluSet
+		want  uint64
+	}{
+		{"add wraps in 32 bits", []asm.Instruction{mov64K(0, 0x1000), castArena(0, 0), ldImm64(1, 1<<32), alu64X(bpfAdd, 0, 1), exit()}, aluSet{3: true}, 0x1000},
+		{"sub wraps in 32 bits", []asm.Instruction{mov64K(0, 0x1000), castArena(0, 0), alu64K(bpfSub, 0, 0x2000), exit()}, aluSet{2: true}, 0xfffff000},
+		{"unmarked stays 64-bit", []asm.Instruction{mov64K(0, 0x1000), alu64K(bpfSub, 0, 0x2000), exit()}, aluSet{}, 0xfffffffffffff000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			arenaALUHook = func(*object.ProgramSpec) arenaALU { return tt.alu }
+			defer func() { arenaALUHook = nil }()
+			c := arenaProg(t, 1, 0, tt.insns)
+			got, _, err := run64(c, "p")
+			if err != nil || got != tt.want {
+				t.Fatalf("r0 = %#x, %v; want %#x", got, err, tt.want)
+			}
+		})
+	}
+}

@@ -138,6 +138,10 @@ func (c *Collection) compile(ps *object.ProgramSpec, res *verifier.Result) (*pro
 	// The sentinel after the last instruction stops a program that
 	// runs off its end.
 	p.code[n] = insn{op: opUnknown}
+	zext, _ := any(res).(arenaALU)
+	if zext == nil && arenaALUHook != nil {
+		zext = arenaALUHook(ps)
+	}
 	for i, ins := range ps.Instructions {
 		var access verifier.Access
 		if res != nil && i < len(res.Access) {
@@ -146,6 +150,9 @@ func (c *Collection) compile(ps *object.ProgramSpec, res *verifier.Result) (*pro
 		in, err := c.decodeOne(p, i, ins, access, target)
 		if err != nil {
 			return nil, err
+		}
+		if ins.OpCode&classMask == 0x07 && zext != nil && zext.ArenaALU(i) && in.op != opCastUser {
+			in = insn{op: opAlu64Zext, dst: in.dst, src: in.src, off: ins.Offset, jt: int32(ins.OpCode), imm: uint64(int64(int32(ins.Constant)))}
 		}
 		p.code[i] = in
 	}
@@ -372,6 +379,71 @@ func (c *Collection) decodeOne(p *program, i int, ins asm.Instruction, access ve
 		}
 	}
 	return in, nil
+}
+
+// arenaALU is what the static pass may tell beyond Result.Access: which
+// 64-bit ALU instructions operate on an arena pointer. The kernel makes
+// those 32-bit (it zero-extends the result), since only the low 32 bits of
+// an arena pointer mean anything.
+type arenaALU interface {
+	ArenaALU(i int) bool
+}
+
+// arenaALUHook supplies arenaALU for hand-written test programs.
+var arenaALUHook func(*object.ProgramSpec) arenaALU
+
+// alu64 computes a 64-bit ALU instruction given by its raw opcode; it is
+// the slow path for the rare instructions that need a zero-extension.
+func alu64(code uint8, off int16, dst, src uint64) uint64 {
+	switch code >> 4 {
+	case 0x0:
+		return dst + src
+	case 0x1:
+		return dst - src
+	case 0x2:
+		return dst * src
+	case 0x3:
+		if src == 0 {
+			return 0
+		}
+		if off == 1 {
+			return uint64(int64(dst) / int64(src))
+		}
+		return dst / src
+	case 0x4:
+		return dst | src
+	case 0x5:
+		return dst & src
+	case 0x6:
+		return dst << (src & 63)
+	case 0x7:
+		return dst >> (src & 63)
+	case 0x8:
+		return -dst
+	case 0x9:
+		if src == 0 {
+			return dst
+		}
+		if off == 1 {
+			return uint64(int64(dst) % int64(src))
+		}
+		return dst % src
+	case 0xa:
+		return dst ^ src
+	case 0xb:
+		switch off {
+		case 8:
+			return uint64(int64(int8(src)))
+		case 16:
+			return uint64(int64(int16(src)))
+		case 32:
+			return uint64(int64(int32(src)))
+		}
+		return src
+	case 0xc:
+		return uint64(int64(dst) >> (src & 63))
+	}
+	return dst
 }
 
 func pick(arena bool, other, ar [4]opcode, i int) opcode {

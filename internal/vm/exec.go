@@ -162,9 +162,10 @@ const (
 	opCall       // subprogram
 	opCallHelper // helper or kfunc through the function table
 	opExit
-	opAtomic  // other memory
-	opAAtomic // arena
-	opUnknown // decoded but not runnable: a runtime error if reached
+	opAtomic    // other memory
+	opAAtomic   // arena
+	opAlu64Zext // 64-bit ALU on an arena pointer, result zero-extended
+	opUnknown   // decoded but not runnable: a runtime error if reached
 	numOps
 )
 
@@ -794,6 +795,12 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			}
 		case opLdImm64:
 			r[in.dst&15] = in.imm
+		case opAlu64Zext:
+			src := in.imm
+			if in.jt&srcX != 0 {
+				src = r[in.src&15]
+			}
+			r[in.dst&15] = uint64(uint32(alu64(uint8(in.jt), in.off, r[in.dst&15], src)))
 		case opCastUser:
 			if v := uint32(r[in.src&15]); v != 0 {
 				r[in.dst&15] = uint64(v) | ar.hi
