@@ -29,12 +29,11 @@ type progLoadAttr struct {
 }
 
 const (
-	bpfProgLoad           = 5
-	progTypeSocketFilter  = 1
-	kernelCheckLogSize    = 1 << 16
-	kernelCheckNeedsRoot  = "loading programs needs root"
-	kernelCheckNoBPF      = "bpf(2) unavailable"
-	kernelCheckUnexpected = "unexpected"
+	bpfProgLoad          = 5
+	progTypeSocketFilter = 1
+	kernelCheckLogSize   = 1 << 16
+	kernelCheckNeedsRoot = "loading programs needs root"
+	kernelCheckNoBPF     = "bpf(2) unavailable"
 )
 
 // loadSocketFilter asks the running kernel to verify code and returns the
