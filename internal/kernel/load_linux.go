@@ -184,19 +184,23 @@ func objectName(path string) string {
 	return name
 }
 
-// kernelMapName is the name the kernel gets: BTF-defined maps keep theirs,
-// global data maps get a prefix of the object name and the section name,
-// cut to the kernel's 15 characters, with characters the kernel rejects
-// replaced by '_'.
+// kernelMapName is the name the kernel gets, as libbpf makes it. Maps
+// declared in .maps keep theirs. A global data map is named after its
+// section, prefixed with as much of the object name as fits in 15
+// characters next to a suffix counted as at least 7 characters (so
+// "htab.bss", but "verylong.bss" for a long object name); custom sections
+// with a second dot (".rodata.str1.1", ".data.foo") get no prefix.
+// Characters the kernel refuses become '_'.
 func kernelMapName(objName string, m *object.MapSpec) string {
 	name := m.Name
 	if m.Section != ".maps" && !m.IsArena() && strings.HasPrefix(m.Section, ".") {
 		sec := m.Section
-		pfx := min(sys.ObjNameLen-1-len(sec), len(objName))
-		if pfx < 0 {
-			pfx = 0
+		sfx := min(max(7, len(sec)), sys.ObjNameLen-1)
+		pfx := 0
+		if !strings.Contains(sec[1:], ".") {
+			pfx = min(sys.ObjNameLen-1-sfx, len(objName))
 		}
-		name = objName[:pfx] + sec
+		name = objName[:pfx] + sec[:min(len(sec), sfx)]
 	}
 	b := []byte(name)
 	for i, ch := range b {

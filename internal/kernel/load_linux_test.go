@@ -209,7 +209,7 @@ func TestGlobalData(t *testing.T) {
 		t.Errorf(".bss holds %#x, want .rodata's value", v)
 	}
 	for _, tt := range []struct{ name, kernel string }{
-		{".bss", "verylongobj.bss"},
+		{".bss", "verylong.bss"},
 		{".rodata", "verylong.rodata"},
 		{"arena", "arena"},
 	} {

@@ -1,0 +1,211 @@
+//go:build linux
+
+package kernel
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/bpfarena/bpfarena/internal/engine"
+	"github.com/bpfarena/bpfarena/internal/sys"
+	"github.com/bpfarena/bpfarena/object"
+	"github.com/cilium/ebpf/btf"
+)
+
+func TestParseFaults(t *testing.T) {
+	tests := []struct {
+		name   string
+		stderr string
+		want   []engine.Fault
+		rest   string
+	}{
+		{"empty", "", nil, ""},
+		{"other output", "hello\n", nil, "hello\n"},
+		{
+			name: "write with source line",
+			stderr: "ERROR: Arena WRITE access at unmapped address 0x100000002008\n" +
+				"CPU: 1 UID: 0 PID: 42 Comm: test\n" +
+				"Call trace:\n" +
+				"bpf_prog_0123456789abcdef_build+0x42/0x100\n" +
+				"  *p = 1; @ htab.bpf.c:31\n" +
+				"bpf_prog_run+0x10/0x20\n",
+			want: []engine.Fault{{Program: "p", Kind: engine.FaultWrite, Address: 0x100000002008, Insn: -1, Line: "htab.bpf.c:31"}},
+		},
+		{
+			name: "two reads",
+			stderr: "ERROR: Arena READ access at unmapped address 0x7f0000001000\nCPU: 0 UID: 0 PID: 1 Comm: x\nCall trace:\n" +
+				"ERROR: Arena READ access at unmapped address 0x7f0000003000\nCPU: 0 UID: 0 PID: 1 Comm: x\n",
+			want: []engine.Fault{
+				{Program: "p", Kind: engine.FaultRead, Address: 0x7f0000001000, Insn: -1},
+				{Program: "p", Kind: engine.FaultRead, Address: 0x7f0000003000, Insn: -1},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, rest := parseFaults("p", tt.stderr)
+			if len(got) != len(tt.want) || rest != tt.rest {
+				t.Fatalf("faults %+v rest %q, want %+v rest %q", got, rest, tt.want, tt.rest)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("fault %d: %+v, want %+v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestKernelMapName(t *testing.T) {
+	tests := []struct {
+		obj  string
+		m    object.MapSpec
+		want string
+	}{
+		{"htab", object.MapSpec{Name: ".bss", Section: ".bss"}, "htab.bss"},
+		{"verylongobjectname", object.MapSpec{Name: ".bss", Section: ".bss"}, "verylong.bss"},
+		{"verylongobjectname", object.MapSpec{Name: ".rodata", Section: ".rodata"}, "verylong.rodata"},
+		{"verylongobjectname", object.MapSpec{Name: ".kconfig", Section: ".kconfig"}, "verylon.kconfig"},
+		{"verylongobjectname", object.MapSpec{Name: ".rodata.str1.1", Section: ".rodata.str1.1"}, ".rodata.str1.1"},
+		{"x", object.MapSpec{Name: ".data.custom-1", Section: ".data.custom-1"}, ".data.custom_1"},
+		{"x", object.MapSpec{Name: ".rodata.abracadabra", Section: ".rodata.abracadabra"}, ".rodata.abracad"},
+		{"x", object.MapSpec{Name: "a_very_long_map_name", Section: ".maps"}, "a_very_long_map"},
+		{"x", object.MapSpec{Name: "arena", Type: object.Arena, Section: ".maps"}, "arena"},
+	}
+	for _, tt := range tests {
+		if got := kernelMapName(tt.obj, &tt.m); got != tt.want {
+			t.Errorf("%s %s: %q, want %q", tt.obj, tt.m.Name, got, tt.want)
+		}
+	}
+}
+
+func TestPutKconfig(t *testing.T) {
+	u32 := &btf.Int{Name: "unsigned int", Size: 4}
+	boolT := &btf.Int{Name: "_Bool", Size: 1, Encoding: btf.Bool}
+	u64 := &btf.Int{Name: "u64", Size: 8}
+	str := &btf.Array{Type: &btf.Int{Name: "char", Size: 1, Encoding: btf.Char}, Nelems: 8}
+	tests := []struct {
+		val     string
+		typ     btf.Type
+		want    []byte
+		wantErr bool
+	}{
+		{"y", boolT, []byte{1}, false},
+		{"n", boolT, []byte{0}, false},
+		{"m", boolT, nil, true},
+		{"m", u32, []byte{2, 0, 0, 0}, false},
+		{"64", u32, []byte{64, 0, 0, 0}, false},
+		{"0x10", u64, []byte{16, 0, 0, 0, 0, 0, 0, 0}, false},
+		{`"abc"`, str, []byte("abc\x00\x00\x00\x00\x00"), false},
+		{`"abcdefghij"`, str, []byte("abcdefg\x00"), false},
+		{"abc", u32, nil, true},
+	}
+	for _, tt := range tests {
+		data := make([]byte, 12)
+		for i := range data {
+			data[i] = 0xee
+		}
+		err := putKconfig(data, &object.ExternSpec{Name: "CONFIG_X", Kind: object.ExternKconfig, Type: tt.typ, Offset: 2}, tt.val)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%s: err %v", tt.val, err)
+			continue
+		}
+		if err == nil && string(data[2:2+len(tt.want)]) != string(tt.want) {
+			t.Errorf("%s: %x, want %x", tt.val, data[2:2+len(tt.want)], tt.want)
+		}
+		if data[0] != 0xee || data[1] != 0xee {
+			t.Errorf("%s: wrote before its offset", tt.val)
+		}
+	}
+	if v := kernelVersion(); v < 6<<16 {
+		t.Errorf("kernel version %#x", v)
+	}
+}
+
+// btfBuilder writes raw BTF for the sanitizer tests.
+type btfBuilder struct {
+	types, strs []byte
+	n           uint32
+}
+
+func (b *btfBuilder) str(s string) uint32 {
+	if len(b.strs) == 0 {
+		b.strs = []byte{0}
+	}
+	off := uint32(len(b.strs))
+	b.strs = append(append(b.strs, s...), 0)
+	return off
+}
+
+func (b *btfBuilder) add(words ...uint32) uint32 {
+	for _, w := range words {
+		b.types = binary.LittleEndian.AppendUint32(b.types, w)
+	}
+	b.n++
+	return b.n
+}
+
+func (b *btfBuilder) raw() []byte {
+	if len(b.strs) == 0 {
+		b.strs = []byte{0}
+	}
+	r := &rawBTF{types: b.types, strs: b.strs}
+	return r.bytes()
+}
+
+// TestSanitizeBTF builds the BTF clang emits for kfunc and __ksym externs
+// and checks that the kernel accepts it only after sanitizing.
+func TestSanitizeBTF(t *testing.T) {
+	var b btfBuilder
+	intID := b.add(b.str("int"), kindInt<<24, 4, 1<<24|32)
+	proto := b.add(0, kindFuncProt<<24|2, intID, 0, intID, b.str("named"), intID) // first param unnamed
+	fn := b.add(b.str("bpf_some_kfunc"), kindFunc<<24|linkageExtern, proto)
+	v := b.add(b.str("some_ksym"), kindVar<<24, intID, linkageExtern)
+	b.add(b.str(".ksyms"), kindDatasec<<24|2, 0, fn, 0, 0, v, 0, 0)
+	raw := b.raw()
+
+	r, err := parseRawBTF(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.sanitize()
+	if got := r.vlen(fn); got != linkageGlobal {
+		t.Errorf("func linkage %d, want global", got)
+	}
+	if got := r.u32(r.offs[v] + btfTypeHeaderLen); got != linkageGlobal {
+		t.Errorf("var linkage %d, want global allocated", got)
+	}
+	if r.u32(r.offs[proto]+btfTypeHeaderLen) == 0 {
+		t.Error("unnamed parameter left unnamed")
+	}
+	sec := r.offs[fn+2]
+	if size := r.u32(sec + 8); size != 8 {
+		t.Errorf(".ksyms size %d, want 8", size)
+	}
+	if t0 := r.u32(sec + btfTypeHeaderLen); r.kind(t0) != kindVar {
+		t.Errorf(".ksyms entry 0 is kind %d, want a VAR", r.kind(t0))
+	}
+	if _, err := btf.LoadSpecFromReader(bytesReader(r.bytes())); err != nil {
+		t.Errorf("sanitized BTF does not parse: %v", err)
+	}
+
+	if os.Geteuid() != 0 {
+		t.Skip("loading BTF needs root")
+	}
+	if fd, err := sys.BTFLoad(raw); err == nil {
+		fd.Close()
+		t.Error("the kernel accepted extern linkage")
+	}
+	fd, err := sys.BTFLoad(r.bytes())
+	if err != nil {
+		var le *sys.LoadError
+		errors.As(err, &le)
+		t.Fatalf("sanitized BTF refused: %v\n%s", err, le.Log)
+	}
+	fd.Close()
+}
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
