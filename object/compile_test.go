@@ -98,6 +98,12 @@ SEC("syscall") int prog2(void *ctx) { return mid(sub(2)); }
 
 SEC("xdp") int xprog(void *ctx) { u32 k = 0; return bpf_loop(1, cb, &k, 0) + (int)(long)&hmap + (int)(long)&outer; }
 `,
+	// typed ksyms and a kfunc declared without parameter names
+	"ksym": `
+extern const int bpf_prog_active __ksym;
+extern int bpf_unnamed(int, void *) __ksym __weak;
+SEC("syscall") int p(void *ctx) { return bpf_prog_active + bpf_unnamed(1, ctx); }
+`,
 	// no subprograms, no BTF-defined maps
 	"small": `
 int value = 3;

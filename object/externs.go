@@ -21,7 +21,6 @@ type kconfigLayout struct {
 // so that offsets agree with what libbpf-built tooling expects.
 func (l *loader) loadExterns() error {
 	l.externs = make(map[string]*ExternSpec)
-	l.externID = make(map[string]uint32)
 	layout := make(map[*ExternSpec]kconfigLayout)
 	for i := 1; i < len(l.syms); i++ {
 		sym := &l.syms[i]
@@ -78,7 +77,6 @@ func (l *loader) loadExterns() error {
 			return l.errorf(".symtab", symOff, "extern %q is in section %q, which is neither %s nor %s", sym.Name, secName, secKsyms, secKconfig)
 		}
 		l.externs[e.Name] = e
-		l.externID[e.Name] = id
 		l.spec.Externs = append(l.spec.Externs, e)
 	}
 	ext := l.spec.Externs

@@ -48,7 +48,7 @@ func loadKernelBTF(t *testing.T, raw []byte) {
 // TestRawBTFKernel checks that the kernel accepts the patched BTF of every
 // object the tests build and of the project's example objects.
 func TestRawBTFKernel(t *testing.T) {
-	objs, _ := filepath.Glob("../bpf/*/*.bpf.o")
+	objs := projectObjects()
 	for name, src := range testSources {
 		if o := compile(t, name, src); o != "" {
 			objs = append(objs, o)

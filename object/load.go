@@ -18,15 +18,16 @@ import (
 
 // Section names with a fixed meaning.
 const (
-	secText      = ".text"
-	secMaps      = ".maps"
-	secLicense   = "license"
-	secKconfig   = ".kconfig"
-	secKsyms     = ".ksyms"
-	secArena     = ".addr_space.1"
-	secArenaOld  = ".arena.1"
-	secBTF       = ".BTF"
-	secBTFExt    = ".BTF.ext"
+	secText     = ".text"
+	secMaps     = ".maps"
+	secLicense  = "license"
+	secKconfig  = ".kconfig"
+	secKsyms    = ".ksyms"
+	secArena    = ".addr_space.1"
+	secArenaOld = ".arena.1"
+	secBTF      = ".BTF"
+	// maxObjectLen bounds every section the loader reads or allocates,
+	// so that a corrupt size cannot exhaust memory.
 	maxObjectLen = 1 << 30
 )
 
@@ -124,7 +125,6 @@ type loader struct {
 	arena    *MapSpec
 	kconfig  *MapSpec
 	externs  map[string]*ExternSpec
-	externID map[string]uint32 // extern name -> BTF id of its VAR or FUNC
 }
 
 func (l *loader) load() error {

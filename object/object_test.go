@@ -651,7 +651,7 @@ func TestStaticProgramRejected(t *testing.T) {
 // TestExamples loads every object of the project and checks that the
 // linked programs are consistent.
 func TestExamples(t *testing.T) {
-	objs, _ := filepath.Glob("../bpf/*/*.bpf.o")
+	objs := projectObjects()
 	if len(objs) == 0 {
 		t.Skip("no objects under bpf/")
 	}
@@ -804,5 +804,62 @@ func TestNames(t *testing.T) {
 		if got := tt.v.String(); got != tt.want {
 			t.Errorf("%#v: %q, want %q", tt.v, got, tt.want)
 		}
+	}
+}
+
+func TestTypedKsym(t *testing.T) {
+	spec := mustLoad(t, "ksym", testSources["ksym"])
+	e := spec.Extern("bpf_prog_active")
+	if e == nil || e.Kind != ExternKsym || btf.UnderlyingType(e.Type).TypeName() != "int" {
+		t.Fatalf("extern %+v", e)
+	}
+	p := spec.Program("p")
+	kinds := map[RelocationKind]int{}
+	for i, r := range p.Relocations {
+		kinds[r.Kind]++
+		if r.Kind == RelocKsym && p.Instructions[i].Src != asm.PseudoBTFID {
+			t.Errorf("typed ksym loaded with src %d", p.Instructions[i].Src)
+		}
+	}
+	if kinds[RelocKsym] != 1 || kinds[RelocKfunc] != 1 {
+		t.Errorf("relocations %v", kinds)
+	}
+	// The placeholder variable that stands for kfuncs in .ksyms.
+	if !bytes.Contains(spec.RawBTF, []byte("dummy_ksym\x00")) {
+		t.Error("RawBTF has no dummy_ksym")
+	}
+}
+
+// projectObjects lists the project's compiled objects that are meant to
+// load (bpf/invalid holds ones that must not).
+func projectObjects() []string {
+	objs, _ := filepath.Glob("../bpf/*/*.bpf.o")
+	return slices.DeleteFunc(objs, func(p string) bool { return filepath.Base(filepath.Dir(p)) == "invalid" })
+}
+
+// TestInvalidProjectObjects checks the project's invalid objects: those
+// libbpf refuses to open fail here with its errno; the others (refused by
+// the kernel later) load.
+func TestInvalidProjectObjects(t *testing.T) {
+	refused := map[string]syscall.Errno{
+		"two_arenas.bpf.o":            syscall.EINVAL,
+		"globals_too_big.bpf.o":       syscall.E2BIG,
+		"globals_without_arena.bpf.o": syscall.ENOENT,
+	}
+	objs, _ := filepath.Glob("../bpf/invalid/*.bpf.o")
+	if len(objs) == 0 {
+		t.Skip("no objects under bpf/invalid")
+	}
+	for _, path := range objs {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			_, err := Load(path)
+			errno, ok := refused[filepath.Base(path)]
+			switch {
+			case ok && !errors.Is(err, errno):
+				t.Errorf("error %v, want %v", err, errno)
+			case !ok && err != nil:
+				t.Errorf("error %v; the kernel, not the reader, refuses this object", err)
+			}
+		})
 	}
 }
