@@ -241,3 +241,13 @@ func (b *rawBTF) bytes() []byte {
 	out = append(out, b.types...)
 	return append(out, b.strs...)
 }
+
+// datasecID is the id of the DATASEC named name, or 0.
+func (b *rawBTF) datasecID(name string) uint32 {
+	for id := uint32(1); id < uint32(len(b.offs)); id++ {
+		if b.kind(id) == kindDatasec && b.str(b.nameOff(id)) == name {
+			return id
+		}
+	}
+	return 0
+}

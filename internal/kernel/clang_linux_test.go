@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/bpfarena/bpfarena/internal/engine"
+	"github.com/bpfarena/bpfarena/internal/sys"
 	"github.com/bpfarena/bpfarena/object"
 	"golang.org/x/sys/unix"
 )
@@ -150,6 +151,12 @@ func TestClangFeatures(t *testing.T) {
 	}
 	if c.(*collection).btfErr != nil {
 		t.Errorf("object BTF refused: %v", c.(*collection).btfErr)
+	}
+	// Global data maps carry their DATASEC as value type, as with libbpf.
+	bss, _ := c.Map(".bss")
+	info, err := sys.GetMapInfo(c.(*collection).mapByFD(bss.FD()).fd)
+	if err != nil || info.BTFValueTypeID == 0 || info.BTFKeyTypeID != 0 || info.BTFID == 0 {
+		t.Errorf(".bss map info %+v, %v: want the DATASEC as value type", info, err)
 	}
 
 	// Line info reached the kernel: the verbose log names source lines.

@@ -277,7 +277,14 @@ func (c *collection) createMap(spec *object.Spec, objName string, m *object.MapS
 		return nil, fmt.Errorf("map %s: map-in-map types are not supported by the kernel engine yet", m.Name)
 	}
 	// BTF key/value types matter for maps with special fields (spin locks,
-	// timers); the arena takes none, and global data needs none here.
+	// timers); the arena takes none. Global data maps get their DATASEC as
+	// value type and no key type, as libbpf gives them.
+	if c.btfFD != nil && data {
+		if id := c.raw.datasecID(m.Section); id != 0 {
+			attr.BTFFD = c.btfFD.Uint()
+			attr.BTFValueTypeID = id
+		}
+	}
 	if c.btfFD != nil && !m.IsArena() && !data && m.Key != nil && m.Value != nil && spec.BTF != nil {
 		kid, kerr := spec.BTF.TypeID(m.Key)
 		vid, verr := spec.BTF.TypeID(m.Value)
