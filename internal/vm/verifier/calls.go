@@ -237,10 +237,27 @@ func (v *verifier) kfuncCall(pc int, st *state, ins asm.Instruction) ([]item, er
 		}
 		return nil, v.fail(pc, syscall.EACCES, fmt.Sprintf("calling kernel function %s is not allowed", name))
 	}
-	if p.sleepable && !v.prog.Sleepable {
+	if p.sleepable && !v.sleepable() {
 		return nil, v.fail(pc, syscall.EACCES, "program must be sleepable to call sleepable kfunc "+name)
 	}
+	if p.sleepable {
+		region := ""
+		switch {
+		case st.rcu > 0:
+			region = "rcu_read_lock region"
+		case st.preempt > 0:
+			region = "non-preemptible region"
+		case st.irq > 0:
+			region = "IRQ-disabled region"
+		}
+		if region != "" {
+			return nil, v.fail(pc, syscall.EACCES, "kernel func "+name+" is sleepable within "+region)
+		}
+	}
 	if _, err := v.checkArgs(pc, st, p); err != nil {
+		return nil, err
+	}
+	if err := v.sections(pc, st, name); err != nil {
 		return nil, err
 	}
 	var r0 value
@@ -406,4 +423,47 @@ func (v *verifier) globalState(pc int) (*state, error) {
 		}
 	}
 	return &state{frames: []*frame{fr}}, nil
+}
+
+// sleepable reports whether the program may sleep: marked so, or a
+// syscall program, which libbpf (and the kernel engine) always loads
+// sleepable.
+func (v *verifier) sleepable() bool {
+	return v.prog.Sleepable || v.prog.Type == object.Syscall
+}
+
+// sections follows the critical sections the kfunc name opens or closes.
+func (v *verifier) sections(pc int, st *state, name string) error {
+	unmatched := func(what string) error {
+		return v.fail(pc, syscall.EINVAL, what+" (kernel function "+name+")")
+	}
+	switch name {
+	case "bpf_preempt_disable":
+		st.preempt++
+	case "bpf_preempt_enable":
+		if st.preempt == 0 {
+			return unmatched("unmatched attempt to enable preemption")
+		}
+		st.preempt--
+	case "bpf_rcu_read_lock":
+		if st.rcu > 0 {
+			return unmatched("nested rcu read lock")
+		}
+		st.rcu++
+	case "bpf_rcu_read_unlock":
+		if st.rcu == 0 {
+			return unmatched("unmatched rcu read unlock")
+		}
+		st.rcu--
+	case "bpf_local_irq_save":
+		st.irq++
+	case "bpf_local_irq_restore":
+		if st.irq == 0 {
+			return v.fail(pc, syscall.EINVAL, "expected an initialized irq flag as arg#0")
+		}
+		st.irq--
+	}
+	// bpf_res_spin_lock holds the lock only where it returned 0, which
+	// this pass does not follow: resilient locks are not tracked.
+	return nil
 }

@@ -196,6 +196,9 @@ func (v *verifier) exit(pc int, st *state) ([]item, error) {
 		return nil, v.fail(pc, syscall.EACCES, "R0 !read_ok")
 	}
 	if len(st.frames) == 1 {
+		if err := v.checkSections(pc, st, "BPF_EXIT instruction in main prog"); err != nil {
+			return nil, err
+		}
 		if v.inGlobal >= 0 && v.returnsValue(v.inGlobal) && !r0.is(kScalar) {
 			return nil, v.fail(pc, syscall.EINVAL, fmt.Sprintf("At subprogram exit the register R0 is not a scalar value (%s)", r0.typeName()))
 		}
@@ -276,4 +279,23 @@ func packetBounds(op asm.JumpOp, d, s value, taken, fall *state) {
 	case asm.JumpJLE: // p <= end
 		grow(taken, p.off)
 	}
+}
+
+// checkSections rejects leaving the program (what names the way out)
+// inside a critical section.
+func (v *verifier) checkSections(pc int, st *state, what string) error {
+	region := ""
+	switch {
+	case st.locks > 0:
+		region = "bpf_spin_lock-ed"
+	case st.irq > 0:
+		region = "bpf_local_irq_save-ed"
+	case st.rcu > 0:
+		region = "bpf_rcu_read_lock-ed"
+	case st.preempt > 0:
+		region = "bpf_preempt_disable-ed"
+	default:
+		return nil
+	}
+	return v.fail(pc, syscall.EINVAL, what+" cannot be used inside "+region+" region")
 }

@@ -375,3 +375,75 @@ func TestCalls(t *testing.T) {
 		},
 	})
 }
+
+func TestCriticalSections(t *testing.T) {
+	kf := func(names ...string) rels {
+		r := rels{}
+		for i, n := range names {
+			if n != "" {
+				r[i] = kfRel(n)
+			}
+		}
+		return r
+	}
+	allocIn := func(open, close string) *object.ProgramSpec {
+		return prog([]ins{
+			kcall(),           // 0 open
+			ldMap(asm.R1),     // 1
+			movImm(asm.R2, 0), // 2
+			movImm(asm.R3, 1), // 3
+			movImm(asm.R4, -1),
+			movImm(asm.R5, 0),
+			kcall(), // 6 (slot 7)
+			kcall(), // 7 close
+			movImm(asm.R0, 0),
+			exit(),
+		}, rels{0: kfRel(open), 1: mapRel(testArena), 6: kfRel("bpf_arena_alloc_pages"), 7: kfRel(close)})
+	}
+	runVerifyTests(t, []verifyTest{
+		{
+			name: "preempt pair",
+			prog: prog([]ins{kcall(), kcall(), movImm(asm.R0, 0), exit()}, kf("bpf_preempt_disable", "bpf_preempt_enable")),
+		},
+		{
+			name: "exit with preemption disabled",
+			prog: prog([]ins{kcall(), movImm(asm.R0, 0), exit()}, kf("bpf_preempt_disable")),
+			msg:  "BPF_EXIT instruction in main prog cannot be used inside bpf_preempt_disable-ed region", errno: syscall.EINVAL, insn: 2,
+		},
+		{
+			name: "exit in an rcu read section",
+			prog: prog([]ins{kcall(), movImm(asm.R0, 0), exit()}, kf("bpf_rcu_read_lock")),
+			msg:  "BPF_EXIT instruction in main prog cannot be used inside bpf_rcu_read_lock-ed region", errno: syscall.EINVAL, insn: 2,
+		},
+		{
+			name: "exit with interrupts disabled",
+			prog: prog([]ins{mov(asm.R1, asm.R10), aluImm(asm.ALUAdd, asm.R1, -8), kcall(), movImm(asm.R0, 0), exit()}, rels{2: kfRel("bpf_local_irq_save")}),
+			msg:  "BPF_EXIT instruction in main prog cannot be used inside bpf_local_irq_save-ed region", errno: syscall.EINVAL, insn: 4,
+		},
+		{
+			name: "unmatched preempt enable",
+			prog: prog([]ins{kcall(), movImm(asm.R0, 0), exit()}, kf("bpf_preempt_enable")),
+			msg:  "unmatched attempt to enable preemption (kernel function bpf_preempt_enable)", errno: syscall.EINVAL, insn: 0,
+		},
+		{
+			name: "nested rcu read lock",
+			prog: prog([]ins{kcall(), kcall(), movImm(asm.R0, 0), exit()}, kf("bpf_rcu_read_lock", "bpf_rcu_read_lock")),
+			msg:  "nested rcu read lock (kernel function bpf_rcu_read_lock)", errno: syscall.EINVAL, insn: 1,
+		},
+		{
+			name: "unmatched rcu unlock",
+			prog: prog([]ins{kcall(), movImm(asm.R0, 0), exit()}, kf("bpf_rcu_read_unlock")),
+			msg:  "unmatched rcu read unlock (kernel function bpf_rcu_read_unlock)", errno: syscall.EINVAL, insn: 0,
+		},
+		{
+			name: "sleepable kfunc with preemption disabled",
+			prog: allocIn("bpf_preempt_disable", "bpf_preempt_enable"),
+			msg:  "kernel func bpf_arena_alloc_pages is sleepable within non-preemptible region", errno: syscall.EACCES, insn: 7,
+		},
+		{
+			name: "sleepable kfunc in an rcu read section",
+			prog: allocIn("bpf_rcu_read_lock", "bpf_rcu_read_unlock"),
+			msg:  "kernel func bpf_arena_alloc_pages is sleepable within rcu_read_lock region", errno: syscall.EACCES, insn: 7,
+		},
+	})
+}

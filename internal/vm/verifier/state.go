@@ -51,12 +51,16 @@ type state struct {
 	// pkt is how many bytes from the start of the packet a bounds check
 	// against data_end has proven readable.
 	pkt int64
+	// Critical sections the program is in: bpf_preempt_disable,
+	// bpf_local_irq_save, bpf_rcu_read_lock and bpf_res_spin_lock depths.
+	preempt, irq, rcu, locks int8
 }
 
 func (s *state) cur() *frame { return s.frames[len(s.frames)-1] }
 
 func (s *state) clone() *state {
-	n := &state{frames: make([]*frame, len(s.frames)), pkt: s.pkt}
+	n := &state{frames: make([]*frame, len(s.frames)), pkt: s.pkt,
+		preempt: s.preempt, irq: s.irq, rcu: s.rcu, locks: s.locks}
 	for i, f := range s.frames {
 		f.owned, f.sliceOwned = 0, false
 		g := *f
@@ -129,6 +133,10 @@ func boolInt(b bool) int64 {
 func joinState(a, b *state) *state {
 	r := a.clone()
 	r.pkt = min(a.pkt, b.pkt)
+	// Different critical-section depths are kept apart by coversState;
+	// should they meet anyway, the deeper one is kept, so that leaving
+	// the program inside a section is still caught.
+	r.preempt, r.irq, r.rcu, r.locks = max(a.preempt, b.preempt), max(a.irq, b.irq), max(a.rcu, b.rcu), max(a.locks, b.locks)
 	for i, f := range r.frames {
 		g := b.frames[i]
 		for j := range f.regs {
@@ -179,7 +187,8 @@ func joinSlot(a, b slot) slot {
 
 // coversState reports whether a describes every machine state b describes.
 func coversState(a, b *state) bool {
-	if len(a.frames) != len(b.frames) || a.pkt > b.pkt {
+	if len(a.frames) != len(b.frames) || a.pkt > b.pkt ||
+		a.preempt != b.preempt || a.irq != b.irq || a.rcu != b.rcu || a.locks != b.locks {
 		return false
 	}
 	for i, f := range a.frames {

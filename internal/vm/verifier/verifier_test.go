@@ -290,6 +290,20 @@ func TestArenaRules(t *testing.T) {
 		},
 		{
 			name: "sleepable kfunc in a non-sleepable program",
+			prog: ofType(object.SchedCLS, prog([]ins{
+				ldMap(asm.R1),
+				movImm(asm.R2, 0),
+				movImm(asm.R3, 1),
+				movImm(asm.R4, -1),
+				movImm(asm.R5, 0),
+				kcall(),
+				movImm(asm.R0, 0),
+				exit(),
+			}, rels{0: mapRel(testArena), 5: kfRel("bpf_arena_alloc_pages")})),
+			msg: "program must be sleepable to call sleepable kfunc bpf_arena_alloc_pages", errno: syscall.EACCES, insn: 6,
+		},
+		{
+			name: "syscall programs are sleepable",
 			prog: prog([]ins{
 				ldMap(asm.R1),
 				movImm(asm.R2, 0),
@@ -300,7 +314,6 @@ func TestArenaRules(t *testing.T) {
 				movImm(asm.R0, 0),
 				exit(),
 			}, rels{0: mapRel(testArena), 5: kfRel("bpf_arena_alloc_pages")}),
-			msg: "program must be sleepable to call sleepable kfunc bpf_arena_alloc_pages", errno: syscall.EACCES, insn: 6,
 		},
 		{
 			name: "unknown kfunc",
@@ -313,6 +326,9 @@ func TestArenaRules(t *testing.T) {
 		},
 	})
 }
+
+// ofType sets p's program type.
+func ofType(t object.ProgramType, p *object.ProgramSpec) *object.ProgramSpec { p.Type = t; return p }
 
 // sleepable marks p sleepable.
 func sleepable(p *object.ProgramSpec) *object.ProgramSpec { p.Sleepable = true; return p }
