@@ -1,0 +1,87 @@
+// Package verifier is the vm engine's static pass. It rejects what Linux
+// 6.18 rejects about arenas, with the kernel's messages and errnos, rejects
+// the common unsafe things the same way, and tells the interpreter what
+// each memory access goes through (arena or other memory), which only a
+// static pass can know: at run time an arena pointer is a plain number.
+//
+// # How it works
+//
+// The checks the kernel makes before walking a program come first, in the
+// kernel's order: the encoding of every instruction (asm.Validate), the
+// maps the ld_imm64 instructions name (one arena per program, its address
+// fixed), the functions and that no jump leaves its function, and that
+// every instruction is reachable.
+//
+// Then an abstract interpreter walks the program from its entry with r1 the
+// context and r10 the frame pointer, typing every register and 8-byte
+// stack slot: not initialised, scalar (with its value when it is a known
+// constant), ctx, stack (frame and offset), map, map value, arena, packet,
+// packet end and metadata, memory from a helper, subprogram, or a set of
+// these where paths with different types meet. Like the kernel, it follows
+// both ways of a branch and drops a branch a known constant rules out;
+// unlike the kernel it keeps at most a few states per instruction and merges
+// further arrivals into one (constants that differ become unknown), which
+// bounds the work on any program: loops need no proof of termination (the
+// interpreter has an instruction budget). Static functions are walked in the
+// context of each call, global ones once on their own with their arguments
+// typed from BTF (arg:arena arguments are arena pointers), callbacks of
+// bpf_loop as calls that may repeat.
+//
+// A load, store or atomic whose base is an arena pointer on every path is
+// AccessArena; any other pointer gives AccessOther. An instruction that
+// reaches arena memory on one path and other memory on another is rejected
+// ("same insn cannot be used with different pointers"), as the kernel does
+// when the other memory comes first: the interpreter, like the JIT, decides
+// once per instruction how to address it.
+//
+// # Divergences from Linux 6.18
+//
+// The vm checks at run time what this pass does not prove, so it accepts
+// some programs the kernel rejects:
+//
+//   - Scalars carry no ranges. Variable offsets into map values, memory and
+//     packets are not checked here ("math between map_value pointer and
+//     register with unbounded min value is not allowed", "R1 max value is
+//     outside of the allowed memory range" and the like), nor are shift
+//     and division operands, helper size arguments or program return codes.
+//   - Packet accesses are checked against data_end comparisons only at
+//     constant offsets; data_meta is not checked.
+//   - References (ring buffer records, iterators) and bpf_res_spin_lock are
+//     not tracked: "Unreleased reference" and the iterator protocol errors
+//     are not reported.
+//   - Context fields are not checked per program type beyond the packet
+//     pointers of XDP and tc programs.
+//   - Loops are not proven to end; the kernel may find a program too
+//     complex ("The sequence of 8193 jumps is too complex.", "BPF program
+//     is too large") that this pass accepts, and the other way round: the
+//     processed-instruction count is not the kernel's.
+//
+// It rejects some programs the kernel accepts:
+//
+//   - Helpers and kfuncs the vm engine does not provide ("program of this
+//     type cannot use helper bpf_tail_call#12", "calling kernel function
+//     bpf_obj_new_impl is not allowed").
+//   - Loads through a map pointer (the kernel lets programs read struct
+//     bpf_map) or a kernel symbol: "R1 invalid mem access 'map_ptr'".
+//   - Where merged paths disagree (past the few states kept apart), an
+//     error one of them would have can surface on the merged state even
+//     though the kernel, following paths one by one, would rule that path
+//     out, for example a register set and tested under the same condition.
+//
+// It follows a privileged loader (CAP_BPF and CAP_PERFMON, as the kernel
+// engine runs): pointers may be stored, compared, subtracted and returned,
+// and stack bytes never written read as unknown numbers unless
+// Env.StrictStack asks for the unprivileged rule ("invalid read from stack
+// off -8+0 size 8"). Syscall programs are sleepable, as libbpf loads them.
+//
+// Where the kernel logs two lines for one error, both are in the log and
+// Error.Msg is the specific one: "invalid access to map value,
+// value_size=8 off=4 size=8" (then "R0 min value is outside of the allowed
+// memory range"), "R1 is not a pointer to arena or scalar." (then "Caller
+// passes invalid args into func#1 ('f')"), "invalid access to packet, ..."
+// (then "R2 offset is outside of the packet").
+//
+// The log at level 1 and above traces each instruction as it is checked,
+// in the kernel's "12: (bf) r1 = addr_space_cast(r2, 0, 1)" form, without
+// the register states the kernel adds.
+package verifier
