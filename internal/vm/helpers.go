@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -25,6 +27,11 @@ const (
 	helperProbeReadKern = 113
 	helperKtimeBootNs   = 125
 	helperLoop          = 181
+	helperSpinLock      = 93
+	helperSpinUnlock    = 94
+	helperJiffies64     = 118
+	helperKtimeCoarseNs = 160
+	helperLookupPercpu  = 195
 )
 
 // maxBPFLoops is bpf_loop's limit on iterations (BPF_MAX_LOOPS).
@@ -51,6 +58,11 @@ func init() {
 		helperProbeReadUser: bpfProbeRead,
 		helperProbeReadKern: bpfProbeRead,
 		helperLoop:          bpfLoop,
+		helperSpinLock:      bpfSpinLock,
+		helperSpinUnlock:    bpfSpinUnlock,
+		helperJiffies64:     bpfJiffies,
+		helperKtimeCoarseNs: bpfKtime,
+		helperLookupPercpu:  bpfLookupPercpu,
 	}
 }
 
@@ -58,6 +70,54 @@ var monoStart = time.Now()
 
 func bpfKtime(*machine, uint64, uint64, uint64, uint64, uint64, int) (uint64, error) {
 	return uint64(time.Since(monoStart)), nil
+}
+
+// jiffiesPerSecond is the HZ the vm reports through bpf_jiffies64.
+const jiffiesPerSecond = 1000
+
+func bpfJiffies(*machine, uint64, uint64, uint64, uint64, uint64, int) (uint64, error) {
+	return uint64(time.Since(monoStart) / (time.Second / jiffiesPerSecond)), nil
+}
+
+// bpfSpinLock takes a bpf_spin_lock in a map value. The verifier already
+// guarantees a program never holds two and always unlocks, so a plain
+// spinning lock is enough.
+func bpfSpinLock(m *machine, lock, _, _, _, _ uint64, _ int) (uint64, error) {
+	p, err := m.lockWord(lock)
+	if err != nil {
+		return 0, err
+	}
+	for spins := 0; !atomic.CompareAndSwapUint32(p, 0, 1); spins++ {
+		if spins&63 == 63 {
+			runtime.Gosched()
+		}
+	}
+	return 0, nil
+}
+
+func bpfSpinUnlock(m *machine, lock, _, _, _, _ uint64, _ int) (uint64, error) {
+	p, err := m.lockWord(lock)
+	if err != nil {
+		return 0, err
+	}
+	atomic.StoreUint32(p, 0)
+	return 0, nil
+}
+
+// bpfLookupPercpu is bpf_map_lookup_percpu_elem: another CPU's value.
+func bpfLookupPercpu(m *machine, h, key, cpu, _, _ uint64, _ int) (uint64, error) {
+	mp, err := m.mapArg(h)
+	if err != nil {
+		return 0, err
+	}
+	if !mp.percpu || cpu >= uint64(numCPU) {
+		return 0, nil
+	}
+	k, err := m.mem(key, uint64(mp.keySize), false)
+	if err != nil {
+		return 0, err
+	}
+	return mp.lookupAddr(k, uint32(cpu)), nil
 }
 
 func bpfPidTgid(*machine, uint64, uint64, uint64, uint64, uint64, int) (uint64, error) {
