@@ -30,9 +30,9 @@
 // A load, store or atomic whose base is an arena pointer on every path is
 // AccessArena; any other pointer gives AccessOther. An instruction that
 // reaches arena memory on one path and other memory on another is rejected
-// ("same insn cannot be used with different pointers"), as the kernel does
-// when the other memory comes first: the interpreter, like the JIT, decides
-// once per instruction how to address it.
+// ("same insn cannot be used with different pointers"), as the kernel
+// does: the interpreter, like the JIT, decides once per instruction how to
+// address it.
 //
 // # Divergences from Linux 6.18
 //
@@ -82,6 +82,7 @@
 // (then "R2 offset is outside of the packet").
 //
 // The log at level 1 and above traces each instruction as it is checked,
-// in the kernel's "12: (bf) r1 = addr_space_cast(r2, 0, 1)" form, without
-// the register states the kernel adds.
+// in the kernel's "12: (bf) r1 = addr_space_cast(r2, 0, 1)" form with the
+// source lines ("; return *p; @ prog.c:31"), without the register states
+// the kernel adds.
 package verifier

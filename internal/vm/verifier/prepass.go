@@ -68,8 +68,10 @@ type verifier struct {
 	inGlobal   int // instruction index of the global function being verified, -1 for the entry
 	nextID     uint32
 
-	log strings.Builder
-	fmt asm.Formatter
+	log      strings.Builder
+	fmt      asm.Formatter
+	tracePC  int // instruction being printed, for the names in the trace
+	lastLine int // index in prog.Lines of the source line last printed
 }
 
 const (
@@ -78,7 +80,7 @@ const (
 )
 
 func newVerifier(prog *object.ProgramSpec, env Env) *verifier {
-	v := &verifier{prog: prog, env: env, inGlobal: -1, globalDone: map[int]bool{}, stored: map[point][]*state{}, funcs: map[int]*object.Func{}}
+	v := &verifier{prog: prog, env: env, inGlobal: -1, lastLine: -1, globalDone: map[int]bool{}, stored: map[point][]*state{}, funcs: map[int]*object.Func{}}
 	if prog != nil {
 		v.insns = prog.Instructions
 	}
@@ -86,7 +88,7 @@ func newVerifier(prog *object.ProgramSpec, env Env) *verifier {
 	v.seen = make([]uint8, len(v.insns))
 	v.offs = v.insns.Offsets()
 	v.nslots = v.insns.SlotCount()
-	v.fmt = asm.Formatter{OpCode: true}
+	v.fmt = asm.Formatter{OpCode: true, Kfunc: v.kfuncName}
 	return v
 }
 
@@ -188,6 +190,9 @@ func (v *verifier) run() error {
 			return err
 		}
 		v.inGlobal = g
+		if v.env.LogLevel >= 1 {
+			v.log.WriteString("Validating " + v.funcName(g) + "() func#" + strconv.Itoa(v.subprogIndex(g)) + "...\n")
+		}
 		if err := v.explore(g, st); err != nil {
 			return err
 		}
@@ -382,4 +387,30 @@ func (v *verifier) checkCFG() error {
 		return v.fail(pc, syscall.EINVAL, "jump into the middle of ldimm64 insn "+strconv.Itoa(midLd-1))
 	}
 	return nil
+}
+
+// kfuncName names the kfunc a call in the trace targets.
+func (v *verifier) kfuncName(asm.Instruction) string {
+	if rel, ok := v.prog.Relocations[v.tracePC]; ok && rel.Extern != nil {
+		return rel.Extern.Name
+	}
+	return ""
+}
+
+// trace logs instruction pc, preceded by its source line when that
+// changes, as the kernel does at log level 1.
+func (v *verifier) trace(pc int) {
+	if lines := v.prog.Lines; len(lines) > 0 {
+		i := sort.Search(len(lines), func(i int) bool { return lines[i].Index > pc }) - 1
+		if i >= 0 && i != v.lastLine && lines[i].Index == pc {
+			l := lines[i]
+			same := v.lastLine >= 0 && lines[v.lastLine].File == l.File && lines[v.lastLine].Line == l.Line
+			v.lastLine = i
+			if !same {
+				v.log.WriteString("; " + strings.TrimSpace(l.Source) + " @ " + filepath.Base(l.File) + ":" + strconv.Itoa(int(l.Line)) + "\n")
+			}
+		}
+	}
+	v.tracePC = pc
+	v.log.WriteString(strconv.Itoa(v.offs[pc]) + ": " + v.fmt.Format(v.insns[pc]) + "\n")
 }

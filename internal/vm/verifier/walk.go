@@ -43,7 +43,7 @@ func (v *verifier) walk(pc int, st *state) error {
 			return v.fail(pc, syscall.E2BIG, "BPF program is too large. Processed "+strconv.Itoa(v.processed)+" insn")
 		}
 		if v.env.LogLevel >= 1 {
-			fmt.Fprintf(&v.log, "%d: %s\n", v.offs[pc], v.fmt.Format(v.insns[pc]))
+			v.trace(pc)
 		}
 		next, err := v.step(pc, st)
 		if err != nil {
