@@ -56,12 +56,20 @@ const (
 	// register as it was, while the verifier assumed it zero-extended and
 	// may have removed branches on that assumption.
 	GenDirtyFetch32
+	// GenMapValue: the arena's address as an ld_imm64 of its map value
+	// (what a reference to an arena global compiles to).
+	GenMapValue
+	// GenPointerCompare: conditional jumps on arena pointers.
+	GenPointerCompare
+	// GenNoUserConv: arenas with BPF_F_NO_USER_CONV, where casting to a
+	// user pointer only zero-extends.
+	GenNoUserConv
 )
 
 // genFeatureNames are the features' short names, in bit order.
 var genFeatureNames = []string{
 	"ldsx", "fetch-bitwise", "acquire-release", "pointer-alu", "calls", "loops",
-	"pointer-store", "casts", "reserve", "stack-atomics", "straddle", "nodes", "null-addr", "dirty-fetch32",
+	"pointer-store", "casts", "reserve", "stack-atomics", "straddle", "nodes", "null-addr", "dirty-fetch32", "map-value", "pointer-compare", "no-user-conv",
 }
 
 func (f GenFeature) String() string {
@@ -100,7 +108,8 @@ func ParseGenFeatures(s string) (GenFeature, error) {
 
 // GenConfig shapes the random programs.
 type GenConfig struct {
-	// Pages is the arena size in pages (0: 16).
+	// Pages is the arena size in pages (0: 16 mostly, sometimes other
+	// sizes from 1 to 256).
 	Pages uint32
 	// Body is the number of random items in the program body (0: 40);
 	// an item is one instruction or a short fixed pattern.
@@ -233,6 +242,8 @@ type generator struct {
 	loops   int
 	// bodyStarted is set once the prologue is done.
 	bodyStarted bool
+	// pages is the arena's size.
+	pages uint32
 }
 
 type pendingJump struct {
@@ -251,9 +262,19 @@ func (g *generator) has(f GenFeature) bool { return g.cfg.Disable&f == 0 }
 func Generate(r *rand.Rand, cfg GenConfig) *object.Spec {
 	g := &generator{r: r, cfg: cfg, locked: map[asm.Register]bool{}, ext: map[string]*object.ExternSpec{}}
 	g.b = builder{relocs: map[int]object.Relocation{}, fix: map[int]genLabel{}}
+	g.pages = cfg.Pages
+	if g.pages == 0 {
+		g.pages = 16
+		if g.chance(0.3) {
+			g.pages = []uint32{1, 2, 3, 4, 8, 64, 256}[g.pick(7)]
+		}
+	}
 	g.arena = &object.MapSpec{
-		Name: "arena", Type: object.Arena, MaxEntries: cfg.pages(),
+		Name: "arena", Type: object.Arena, MaxEntries: g.pages,
 		Flags: object.FlagMmapable, Section: ".maps",
+	}
+	if g.has(GenNoUserConv) && g.chance(0.25) {
+		g.arena.Flags |= object.FlagNoUserConv
 	}
 	g.spec = &object.Spec{Path: "random.bpf.o", License: "GPL", Maps: []*object.MapSpec{g.arena}}
 
@@ -421,6 +442,15 @@ func (g *generator) extern(name string) *object.ExternSpec {
 	return e
 }
 
+// mapValue loads the user address of page pg of the arena, as a
+// reference to an arena global does: a scalar whose upper half differs
+// between the engines, to be used as a kfunc address or cast.
+func (g *generator) mapValue(dst asm.Register, pg int) {
+	off := uint32(min(pg, int(g.pages))) * 4096
+	g.b.reloc(asm.Instruction{OpCode: asm.OpLoadImm64, Dst: dst, Src: asm.PseudoMapValue, Constant: int64(off) << 32},
+		object.Relocation{Kind: object.RelocMapValue, Map: g.arena, Offset: off, Symbol: g.arena.Name})
+}
+
 func (g *generator) loadMap(dst asm.Register) {
 	g.b.reloc(asm.Instruction{OpCode: asm.OpLoadImm64, Dst: dst, Src: asm.PseudoMapFD},
 		object.Relocation{Kind: object.RelocMap, Map: g.arena, Symbol: g.arena.Name})
@@ -457,7 +487,7 @@ func (g *generator) pageCount() int32 {
 	case g.chance(0.05):
 		return 0
 	case g.chance(0.05):
-		return int32(g.cfg.pages()) + int32(g.pick(3))
+		return int32(g.pages) + int32(g.pick(3))
 	default:
 		return int32(1 + g.pick(3))
 	}
@@ -467,7 +497,7 @@ func (g *generator) pageCount() int32 {
 // result into r8. base holds an address in page 0, as for pageAddr.
 // Afterwards r0-r5 are not initialised.
 func (g *generator) pageCall(base asm.Register) {
-	pages := int(g.cfg.pages())
+	pages := int(g.pages)
 	kind := g.pick(3)
 	if kind == 2 && !g.has(GenReserve) {
 		kind = 0
@@ -478,6 +508,14 @@ func (g *generator) pageCall(base asm.Register) {
 		g.b.emit(movImm(asm.R2, 0))
 	case kind == 2 && g.chance(0.05):
 		g.b.emit(movImm(asm.R2, 0))
+	case g.inBody() && g.chance(0.1):
+		// Wherever the moving pointer is.
+		g.b.emit(movReg(asm.R2, regPtr))
+	case g.has(GenMapValue) && g.chance(0.15):
+		g.mapValue(asm.R2, g.pick(pages+2))
+		if g.chance(0.1) {
+			g.b.emit(aluK(asm.ClassALU64, asm.ALUAdd, asm.R2, int32(g.pick(4095)+1)))
+		}
 	default:
 		g.pageAddr(base, g.pick(pages+2))
 	}
@@ -568,6 +606,7 @@ func (g *generator) item() {
 		{2, g.has(GenLoadAcquire), g.acquireRelease},
 		{2, true, g.pointerSpill},
 		{2, g.has(GenPointerCasts), g.castRoundTrip},
+		{2, g.has(GenMapValue), g.mapValuePointer},
 		{8, !g.inLoop, g.condJump},
 		{3, !g.inLoop, g.diamond},
 		{3, !g.inLoop && g.has(GenBodyCalls), g.bodyCall},
@@ -880,6 +919,17 @@ func (g *generator) pointerSpill() {
 	}
 }
 
+// mapValuePointer points r9 into the arena through its map value, or
+// keeps the address's low half as a scalar.
+func (g *generator) mapValuePointer() {
+	tmp := g.dest()
+	g.mapValue(tmp, g.pick(int(g.pages)+1))
+	if g.chance(0.7) {
+		g.b.emit(castToArena(regPtr, tmp))
+	}
+	g.b.emit(aluX(asm.ClassALU, asm.ALUMov, tmp, tmp))
+}
+
 // castRoundTrip casts the moving pointer to a user pointer and back, or
 // keeps the user pointer's low half as a scalar: the upper half depends on
 // where each engine put the arena.
@@ -917,7 +967,17 @@ func (g *generator) cond() asm.Instruction {
 
 func (g *generator) condJump() {
 	l := g.b.newLabel()
-	g.b.jump(g.cond(), l)
+	ins := g.cond()
+	if g.has(GenPointerCompare) && g.chance(0.15) {
+		// As C code tests arena pointers: against NULL, or each other.
+		ins.Dst = regPtr
+		if ins.OpCode.Source() == asm.SourceX && g.chance(0.5) {
+			ins.Src = regBase
+		} else if ins.OpCode.Source() == asm.SourceK && g.chance(0.5) {
+			ins.Constant = 0
+		}
+	}
+	g.b.jump(ins, l)
 	// The item itself counts, so 1 lands right after it.
 	g.pending = append(g.pending, pendingJump{l: l, items: 2 + g.pick(6)})
 }
@@ -1060,7 +1120,8 @@ func probeProgram(f GenFeature, cfg GenConfig) *object.Spec {
 	cfg.Disable = ^f
 	g := &generator{r: rand.New(rand.NewSource(1)), cfg: cfg, locked: map[asm.Register]bool{}, ext: map[string]*object.ExternSpec{}}
 	g.b = builder{relocs: map[int]object.Relocation{}, fix: map[int]genLabel{}}
-	g.arena = &object.MapSpec{Name: "arena", Type: object.Arena, MaxEntries: cfg.pages(), Flags: object.FlagMmapable, Section: ".maps"}
+	g.pages = cfg.pages()
+	g.arena = &object.MapSpec{Name: "arena", Type: object.Arena, MaxEntries: g.pages, Flags: object.FlagMmapable, Section: ".maps"}
 	g.spec = &object.Spec{Path: "probe.bpf.o", License: "GPL", Maps: []*object.MapSpec{g.arena}}
 	g.prologue()
 	op := func(size asm.Size, base asm.Register, a asm.AtomicOp, src asm.Register) asm.Instruction {
@@ -1134,7 +1195,7 @@ func probeProgram(f GenFeature, cfg GenConfig) *object.Spec {
 
 // allFeatures lists every generator feature.
 var allFeatures = []GenFeature{GenSignExtArenaLoad, GenArenaFetchBitwise, GenLoadAcquire, GenPointerALU,
-	GenBodyCalls, GenLoops, GenStorePointer, GenPointerCasts, GenReserve, GenStackAtomics, GenStraddle, GenNodes, GenNullAddr, GenDirtyFetch32}
+	GenBodyCalls, GenLoops, GenStorePointer, GenPointerCasts, GenReserve, GenStackAtomics, GenStraddle, GenNodes, GenNullAddr, GenDirtyFetch32, GenMapValue, GenPointerCompare, GenNoUserConv}
 
 // ProbeFeatures loads, on the kernel, one program per generator feature
 // and returns the features whose program the verifier rejects: constructs

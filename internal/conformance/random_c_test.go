@@ -26,10 +26,10 @@ func TestRandomCCase(t *testing.T) {
 	dir := t.TempDir()
 	var specs []*object.Spec
 	for seed := int64(0); seed < 10; seed++ {
-		specs = append(specs, Generate(rand.New(rand.NewSource(seed)), GenConfig{}))
+		specs = append(specs, Generate(rand.New(rand.NewSource(seed)), GenConfig{Disable: GenMapValue}))
 	}
 	for _, tc := range randomRegressions {
-		specs = append(specs, SpecFromCase(tc.insns, tc.relocs, tc.pages))
+		specs = append(specs, SpecFromCase(tc.insns, tc.relocs, tc.pages, tc.flags))
 	}
 	for i, spec := range specs {
 		src := filepath.Join(dir, fmt.Sprintf("case%d.bpf.c", i))

@@ -77,7 +77,7 @@ func checkGenerated(spec *object.Spec) error {
 			return fmt.Errorf("relocation at %d out of range", i)
 		}
 		switch r.Kind {
-		case object.RelocMap:
+		case object.RelocMap, object.RelocMapValue:
 			if !insns[i].IsLoadImm64() || r.Map != spec.Arena() {
 				return fmt.Errorf("map relocation at %d on %v", i, insns[i])
 			}
@@ -184,9 +184,13 @@ func TestRandomDifferential(t *testing.T) {
 			continue
 		}
 		name := fmt.Sprintf("seed%d", seed)
+		c := CCase(s.Spec)
+		if c == "" {
+			c = "(none: the program loads the arena's map value)\n"
+		}
 		t.Errorf("seed %d: engines disagree: %s\nshrunk in %d tries to %d instructions:\n%s\nas BPF C:\n%s",
 			seed, strings.Join(rep.Diff.Mismatches, "; "), s.Tried, len(s.Spec.Programs[0].Instructions),
-			GoCase(name, s.Spec, s.Diff), CCase(s.Spec))
+			GoCase(name, s.Spec, s.Diff), c)
 	}
 	t.Logf("%d programs ran on both engines, %d mismatched, %d rejected by the kernel", runs, mismatched, rejected)
 	var ks []string
@@ -247,6 +251,7 @@ type randomCase struct {
 	insns  asm.Instructions
 	relocs map[int]string
 	pages  uint32
+	flags  uint32
 	// open says why the engines still disagree, while they do.
 	open string
 }
@@ -402,7 +407,7 @@ var randomRegressions = []randomCase{
 func TestRandomRegressions(t *testing.T) {
 	for _, tc := range randomRegressions {
 		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
-			spec := SpecFromCase(tc.insns, tc.relocs, tc.pages)
+			spec := SpecFromCase(tc.insns, tc.relocs, tc.pages, tc.flags)
 			d, err := differential(spec, []Step{{Program: RandomProgram}})
 			if errors.Is(err, bpfarena.ErrNotSupported) {
 				t.Skipf("kernel engine: %v", err)

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/bpfarena/bpfarena"
@@ -448,8 +449,17 @@ func GoCase(name string, spec *object.Spec, d *DiffReport) string {
 	f := asm.Formatter{Kfunc: func(ins asm.Instruction) string { return "" }}
 	offs := ps.Instructions.Offsets()
 	for i, ins := range ps.Instructions {
-		fmt.Fprintf(&b, "\t\t{OpCode: %#02x, Dst: %s", uint8(ins.OpCode), regNames[ins.Dst&0xf])
-		if ins.Src != 0 {
+		fmt.Fprintf(&b, "\t\t{OpCode: %#02x", uint8(ins.OpCode))
+		if ins.Dst != 0 {
+			fmt.Fprintf(&b, ", Dst: %s", regNames[ins.Dst&0xf])
+		}
+		switch {
+		case ins.Src == 0:
+		case ins.IsLoadImm64() && ins.Src == asm.PseudoMapFD:
+			b.WriteString(", Src: asm.PseudoMapFD")
+		case ins.IsKfuncCall():
+			b.WriteString(", Src: asm.PseudoKfuncCall")
+		default:
 			fmt.Fprintf(&b, ", Src: %s", regNames[ins.Src&0xf])
 		}
 		if ins.Offset != 0 {
@@ -476,12 +486,20 @@ func GoCase(name string, spec *object.Spec, d *DiffReport) string {
 			if j > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "%d: %q", i, relocName(ps.Relocations[i]))
+			r := ps.Relocations[i]
+			name := relocName(r)
+			if r.Kind == object.RelocMapValue {
+				name += "+" + fmt.Sprint(r.Offset)
+			}
+			fmt.Fprintf(&b, "%d: %q", i, name)
 		}
 		b.WriteString("},\n")
 	}
 	if a := spec.Arena(); a != nil && a.MaxEntries != 16 {
 		fmt.Fprintf(&b, "\tpages: %d,\n", a.MaxEntries)
+	}
+	if a := spec.Arena(); a != nil && a.Flags&object.FlagNoUserConv != 0 {
+		b.WriteString("\tflags: object.FlagNoUserConv,\n")
 	}
 	b.WriteString("},\n")
 	return b.String()
@@ -511,6 +529,8 @@ func relocText(ins asm.Instruction, r object.Relocation, text string) string {
 	switch r.Kind {
 	case object.RelocMap:
 		return fmt.Sprintf("r%d = map[%s]", ins.Dst, relocName(r))
+	case object.RelocMapValue:
+		return fmt.Sprintf("r%d = map[%s]+%d", ins.Dst, relocName(r), r.Offset)
 	case object.RelocKfunc:
 		return "call " + relocName(r)
 	}
@@ -519,19 +539,25 @@ func relocText(ins asm.Instruction, r object.Relocation, text string) string {
 
 // SpecFromCase builds the object of a GoCase table entry: the arena map
 // and one sleepable syscall program named RandomProgram. relocs names,
-// by instruction index, the map ("arena") or kfunc an instruction refers
-// to.
-func SpecFromCase(insns asm.Instructions, relocs map[int]string, pages uint32) *object.Spec {
+// by instruction index, the map ("arena"), the map value at an offset
+// ("arena+8192") or the kfunc an instruction refers to. pages is the
+// arena's size (0: 16) and flags its flags besides BPF_F_MMAPABLE.
+func SpecFromCase(insns asm.Instructions, relocs map[int]string, pages, flags uint32) *object.Spec {
 	if pages == 0 {
 		pages = 16
 	}
-	am := &object.MapSpec{Name: "arena", Type: object.Arena, MaxEntries: pages, Flags: object.FlagMmapable, Section: ".maps"}
+	am := &object.MapSpec{Name: "arena", Type: object.Arena, MaxEntries: pages, Flags: object.FlagMmapable | flags, Section: ".maps"}
 	spec := &object.Spec{Path: "random.bpf.o", License: "GPL", Maps: []*object.MapSpec{am}}
 	ext := map[string]*object.ExternSpec{}
 	rel := map[int]object.Relocation{}
 	for i, name := range relocs {
 		if name == am.Name {
 			rel[i] = object.Relocation{Kind: object.RelocMap, Map: am, Symbol: name}
+			continue
+		}
+		if off, ok := strings.CutPrefix(name, am.Name+"+"); ok {
+			n, _ := strconv.ParseUint(off, 10, 32)
+			rel[i] = object.Relocation{Kind: object.RelocMapValue, Map: am, Offset: uint32(n), Symbol: am.Name}
 			continue
 		}
 		e, ok := ext[name]
@@ -560,11 +586,21 @@ var (
 // CCase prints a program as a BPF C file: the arena map and a naked
 // function in inline assembly, the form the kernel selftests use, for
 // clang-19 or newer with -mcpu=v4 and bpf/include on the include path.
+// It returns "" for a program that loads the arena's map value, which C
+// can only express with arena globals, which would change the arena.
 func CCase(spec *object.Spec) string {
 	ps := spec.Programs[0]
-	pages := uint32(16)
+	for _, r := range ps.Relocations {
+		if r.Kind == object.RelocMapValue {
+			return ""
+		}
+	}
+	pages, flags := uint32(16), "BPF_F_MMAPABLE"
 	if a := spec.Arena(); a != nil {
 		pages = a.MaxEntries
+		if a.Flags&object.FlagNoUserConv != 0 {
+			flags += " | (1U << 18) /* BPF_F_NO_USER_CONV */"
+		}
 	}
 	insns := ps.Instructions
 	offs := insns.Offsets()
@@ -581,7 +617,7 @@ func CCase(spec *object.Spec) string {
 	var b strings.Builder
 	imms := map[string]string{}
 	b.WriteString(cPreamble)
-	fmt.Fprintf(&b, "struct {\n\t__uint(type, BPF_MAP_TYPE_ARENA);\n\t__uint(map_flags, BPF_F_MMAPABLE);\n\t__uint(max_entries, %d);\n} arena SEC(\".maps\");\n\n", pages)
+	fmt.Fprintf(&b, "struct {\n\t__uint(type, BPF_MAP_TYPE_ARENA);\n\t__uint(map_flags, %s);\n\t__uint(max_entries, %d);\n} arena SEC(\".maps\");\n\n", flags, pages)
 	b.WriteString("SEC(\"syscall\")\n__naked int rnd(void *ctx)\n{\n\tasm volatile (\n")
 	for i, ins := range insns {
 		if l, ok := labels[offs[i]]; ok {
