@@ -4,6 +4,7 @@ package kernel
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -45,16 +46,26 @@ type kernelSym struct {
 
 var errSymNotFound = errors.New("not found in kernel BTF")
 
-// btfIndex maps the names of a kernel BTF's functions, variables and
-// typedefs to their type ids. Resolving a few kfuncs by name needs no
-// more, and building it is several times faster than decoding every type.
-type btfIndex struct {
-	names   [3]map[string]uint32 // by indexKind
-	nTypes  uint32               // types in this BTF, base included
-	strsLen uint32               // string bytes, base included
+// kernelBTF resolves names of functions, variables and typedefs in one
+// kernel BTF (vmlinux or a module) to type ids. It scans the raw types only
+// for names not seen before, many names per pass, and remembers the
+// answers: a load needs a handful of kfuncs, and indexing all 56,000
+// functions of vmlinux costs more than the load itself.
+type kernelBTF struct {
+	types, strs []byte
+	firstID     uint32            // id of the first type in types
+	nTypes      uint32            // types in this BTF, base included
+	strBase     uint32            // offset of strs in the combined string table
+	strsLen     uint32            // string bytes, base included
+	ids         map[symKey]uint32 // 0: known to be absent
 }
 
-// Which kinds the index keeps.
+type symKey struct {
+	kind int
+	name string
+}
+
+// Which kinds names are looked up among.
 const (
 	idxFunc = iota
 	idxVar
@@ -63,15 +74,17 @@ const (
 
 const kindTypedef = 8
 
+var btfKinds = [...]uint32{idxFunc: kindFunc, idxVar: kindVar, idxTypedef: kindTypedef}
+
 var (
-	indexMu      sync.Mutex
-	vmlinuxIndex *btfIndex
-	moduleIndex  = map[string]*btfIndex{}
+	kernelBTFMu sync.Mutex
+	vmlinuxBTF  *kernelBTF
+	moduleBTFs  = map[string]*kernelBTF{}
 )
 
-// buildIndex indexes raw kernel BTF. Module BTF is split BTF: its ids and
+// openKernelBTF reads raw kernel BTF. Module BTF is split BTF: its ids and
 // string offsets continue those of base (vmlinux).
-func buildIndex(raw []byte, base *btfIndex) (*btfIndex, error) {
+func openKernelBTF(raw []byte, base *kernelBTF) (*kernelBTF, error) {
 	le := binary.LittleEndian
 	if len(raw) < btfHeaderLen || le.Uint16(raw) != btfMagic {
 		return nil, errors.New("not little-endian BTF")
@@ -83,92 +96,142 @@ func buildIndex(raw []byte, base *btfIndex) (*btfIndex, error) {
 		uint64(hdrLen)+uint64(strOff)+uint64(strLen) > uint64(len(raw)) {
 		return nil, errors.New("BTF sections outside the data")
 	}
-	types := raw[hdrLen+typeOff : hdrLen+typeOff+typeLen]
-	strs := raw[hdrLen+strOff : hdrLen+strOff+strLen]
-	idx := &btfIndex{}
-	for i := range idx.names {
-		idx.names[i] = make(map[string]uint32, 1024)
+	k := &kernelBTF{
+		types:   raw[hdrLen+typeOff : hdrLen+typeOff+typeLen],
+		strs:    raw[hdrLen+strOff : hdrLen+strOff+strLen],
+		firstID: 1,
+		ids:     make(map[symKey]uint32),
 	}
-	// One string holding the whole table: the names are substrings of it,
-	// so indexing allocates no string per type.
-	table := string(strs)
-	var firstID, strBase uint32 = 1, 0
 	if base != nil {
-		firstID, strBase = base.nTypes+1, base.strsLen
+		k.firstID, k.strBase = base.nTypes+1, base.strsLen
 	}
-	id := firstID
-	for off := 0; off < len(types); id++ {
-		if off+btfTypeHeaderLen > len(types) {
-			return nil, fmt.Errorf("truncated type %d", id)
-		}
-		n, err := typeRecordLen(types[off:])
-		if err != nil {
-			return nil, fmt.Errorf("type %d: %w", id, err)
-		}
-		k := -1
-		switch (le.Uint32(types[off+4:]) >> 24) & 0x1f {
-		case kindFunc:
-			k = idxFunc
-		case kindVar:
-			k = idxVar
-		case kindTypedef:
-			k = idxTypedef
-		}
-		if nameOff := le.Uint32(types[off:]); k >= 0 && nameOff >= strBase && nameOff-strBase < uint32(len(strs)) {
-			name := table[nameOff-strBase:]
-			if e := strings.IndexByte(name, 0); e >= 0 {
-				name = name[:e]
-			}
-			if _, dup := idx.names[k][name]; !dup {
-				idx.names[k][name] = id
-			}
-		}
-		off += n
-	}
-	idx.nTypes = id - 1
-	idx.strsLen = strBase + strLen
-	return idx, nil
+	k.strsLen = k.strBase + strLen
+	return k, nil
 }
 
-// kernelIndex returns the index of vmlinux, or of a module, built once.
-func kernelIndex(module string) (*btfIndex, error) {
-	indexMu.Lock()
-	defer indexMu.Unlock()
-	if vmlinuxIndex == nil {
+// count counts the types, which a module's split BTF needs from its base;
+// it also checks every record, so later scans can trust the lengths.
+func (k *kernelBTF) count() error {
+	if k.nTypes != 0 {
+		return nil
+	}
+	n := uint32(0)
+	for off := 0; off < len(k.types); n++ {
+		if off+btfTypeHeaderLen > len(k.types) {
+			return fmt.Errorf("truncated type %d", k.firstID+n)
+		}
+		l, err := typeRecordLen(k.types[off:])
+		if err != nil {
+			return fmt.Errorf("type %d: %w", k.firstID+n, err)
+		}
+		off += l
+	}
+	k.nTypes = k.firstID - 1 + n
+	return nil
+}
+
+// resolve looks names of one kind up, scanning once for all the names not
+// resolved before; absent names map to 0.
+func (k *kernelBTF) resolve(kind int, names ...string) {
+	want := make(map[string]bool)
+	for _, n := range names {
+		if _, ok := k.ids[symKey{kind, n}]; !ok {
+			want[n] = true
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	le := binary.LittleEndian
+	btfKind := btfKinds[kind]
+	id := k.firstID
+	for off := 0; off+btfTypeHeaderLen <= len(k.types) && len(want) > 0; id++ {
+		l, err := typeRecordLen(k.types[off:])
+		if err != nil {
+			break // corrupt kernel BTF: the rest stays unresolved
+		}
+		info := le.Uint32(k.types[off+4:])
+		if (info>>24)&0x1f == btfKind {
+			if nameOff := le.Uint32(k.types[off:]); nameOff >= k.strBase && nameOff-k.strBase < uint32(len(k.strs)) {
+				name := k.strs[nameOff-k.strBase:]
+				if e := bytes.IndexByte(name, 0); e >= 0 {
+					name = name[:e]
+				}
+				if want[string(name)] {
+					k.ids[symKey{kind, string(name)}] = id
+					delete(want, string(name))
+				}
+			}
+		}
+		off += l
+	}
+	for n := range want {
+		k.ids[symKey{kind, n}] = 0
+	}
+}
+
+// kernelBTFOf returns vmlinux's BTF, or a module's, read once.
+func kernelBTFOf(module string) (*kernelBTF, error) {
+	if vmlinuxBTF == nil {
 		raw, err := os.ReadFile("/sys/kernel/btf/vmlinux")
 		if err != nil {
 			return nil, fmt.Errorf("kernel BTF: %w", err)
 		}
-		if vmlinuxIndex, err = buildIndex(raw, nil); err != nil {
+		if vmlinuxBTF, err = openKernelBTF(raw, nil); err != nil {
 			return nil, fmt.Errorf("kernel BTF: %w", err)
 		}
 	}
 	if module == "" {
-		return vmlinuxIndex, nil
+		return vmlinuxBTF, nil
 	}
-	if idx, ok := moduleIndex[module]; ok {
-		return idx, nil
+	if k, ok := moduleBTFs[module]; ok {
+		return k, nil
+	}
+	if err := vmlinuxBTF.count(); err != nil {
+		return nil, fmt.Errorf("kernel BTF: %w", err)
 	}
 	raw, err := os.ReadFile(filepath.Join("/sys/kernel/btf", module))
 	if err != nil {
 		return nil, fmt.Errorf("BTF of module %s: %w", module, err)
 	}
-	idx, err := buildIndex(raw, vmlinuxIndex)
+	k, err := openKernelBTF(raw, vmlinuxBTF)
+	if err == nil {
+		err = k.count()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("BTF of module %s: %w", module, err)
 	}
-	moduleIndex[module] = idx
-	return idx, nil
+	moduleBTFs[module] = k
+	return k, nil
+}
+
+// prefetchKernelSyms resolves many names of one kind in vmlinux in one
+// scan, so that the findKernelSym calls of a load find them cached.
+func prefetchKernelSyms(kind int, names ...string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	kernelBTFMu.Lock()
+	defer kernelBTFMu.Unlock()
+	vm, err := kernelBTFOf("")
+	if err != nil {
+		return err
+	}
+	vm.resolve(kind, names...)
+	return nil
 }
 
 // findKernelSym looks a function, variable or typedef up by name in
 // vmlinux and then in the modules' BTF.
 func findKernelSym(kind int, name string) (kernelSym, error) {
-	vm, err := kernelIndex("")
+	kernelBTFMu.Lock()
+	defer kernelBTFMu.Unlock()
+	vm, err := kernelBTFOf("")
 	if err != nil {
 		return kernelSym{}, err
 	}
-	if id, ok := vm.names[kind][name]; ok {
+	vm.resolve(kind, name)
+	if id := vm.ids[symKey{kind, name}]; id != 0 {
 		return kernelSym{id: id}, nil
 	}
 	mods, _ := os.ReadDir("/sys/kernel/btf")
@@ -176,11 +239,12 @@ func findKernelSym(kind int, name string) (kernelSym, error) {
 		if m.Name() == "vmlinux" {
 			continue
 		}
-		idx, err := kernelIndex(m.Name())
+		k, err := kernelBTFOf(m.Name())
 		if err != nil {
 			continue
 		}
-		if id, ok := idx.names[kind][name]; ok {
+		k.resolve(kind, name)
+		if id := k.ids[symKey{kind, name}]; id != 0 {
 			return kernelSym{id: id, module: m.Name()}, nil
 		}
 	}

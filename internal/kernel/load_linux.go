@@ -45,6 +45,26 @@ func Load(spec *object.Spec, opts engine.Options) (_ engine.Collection, err erro
 	if err := c.loadBTF(spec); err != nil {
 		return nil, err
 	}
+	// Resolve every kernel function and variable the load needs in one
+	// scan of the kernel's BTF.
+	var funcs, vars []string
+	for _, e := range spec.Externs {
+		switch e.Kind {
+		case object.ExternKfunc:
+			funcs = append(funcs, e.Name)
+		case object.ExternKsym:
+			vars = append(vars, e.Name)
+		}
+	}
+	if slices.ContainsFunc(spec.Maps, (*object.MapSpec).IsArena) {
+		funcs = append(funcs, kfuncAlloc, kfuncFree, kfuncReserve)
+	}
+	if err := prefetchKernelSyms(idxFunc, funcs...); err != nil {
+		return nil, err
+	}
+	if err := prefetchKernelSyms(idxVar, vars...); err != nil {
+		return nil, err
+	}
 	if err := c.createMaps(spec); err != nil {
 		return nil, err
 	}

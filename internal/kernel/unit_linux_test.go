@@ -209,3 +209,57 @@ func TestSanitizeBTF(t *testing.T) {
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// TestKernelBTFResolve resolves names in a base BTF and in split BTF on top
+// of it, whose ids and string offsets continue the base's, as module BTF
+// does.
+func TestKernelBTFResolve(t *testing.T) {
+	var base btfBuilder
+	intID := base.add(base.str("int"), kindInt<<24, 4, 1<<24|32)
+	proto := base.add(0, kindFuncProt<<24, intID)
+	fnA := base.add(base.str("func_a"), kindFunc<<24|linkageGlobal, proto)
+	td := base.add(base.str("btf_trace_x"), kindTypedef<<24, intID)
+	vA := base.add(base.str("var_a"), kindVar<<24, intID, linkageGlobal)
+	baseRaw := base.raw()
+
+	// The split part: its strings start after the base's.
+	split := btfBuilder{strs: []byte{0}}
+	strBase := uint32(len(base.strs))
+	fnB := split.add(strBase+split.str("func_b"), kindFunc<<24|linkageGlobal, proto)
+	splitRaw := split.raw()
+
+	bk, err := openKernelBTF(baseRaw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bk.count(); err != nil || bk.nTypes != vA {
+		t.Fatalf("count: %d types, %v", bk.nTypes, err)
+	}
+	mk, err := openKernelBTF(splitRaw, bk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bk.resolve(idxFunc, "func_a", "func_b", "int")
+	bk.resolve(idxTypedef, "btf_trace_x")
+	bk.resolve(idxVar, "var_a", "func_a")
+	mk.resolve(idxFunc, "func_b")
+	tests := []struct {
+		k    *kernelBTF
+		kind int
+		name string
+		want uint32
+	}{
+		{bk, idxFunc, "func_a", fnA},
+		{bk, idxFunc, "func_b", 0},
+		{bk, idxFunc, "int", 0},
+		{bk, idxTypedef, "btf_trace_x", td},
+		{bk, idxVar, "var_a", vA},
+		{bk, idxVar, "func_a", 0},
+		{mk, idxFunc, "func_b", vA + fnB},
+	}
+	for _, tt := range tests {
+		if got, ok := tt.k.ids[symKey{tt.kind, tt.name}]; !ok || got != tt.want {
+			t.Errorf("%s (kind %d): %d (cached %v), want %d", tt.name, tt.kind, got, ok, tt.want)
+		}
+	}
+}
