@@ -483,3 +483,52 @@ func TestArenaALU(t *testing.T) {
 		})
 	}
 }
+
+// TestRangeTreeModel checks the range tree against a plain bitmap under
+// random set/clear sequences: the same pages are free, ranges stay sorted,
+// disjoint and maximal, and find returns a start that fits.
+func TestRangeTreeModel(t *testing.T) {
+	const n = 64
+	for seed := uint64(1); seed <= 200; seed++ {
+		rng := seed
+		next := func(k uint32) uint32 {
+			rng ^= rng << 13
+			rng ^= rng >> 7
+			rng ^= rng << 17
+			return uint32(rng % uint64(k))
+		}
+		var rt rangeTree
+		var free [n]bool
+		rt.set(0, n)
+		for i := range free {
+			free[i] = true
+		}
+		for step := 0; step < 100; step++ {
+			start := next(n)
+			cnt := 1 + next(n-start)
+			set := next(2) == 0
+			if set {
+				rt.set(start, cnt)
+			} else {
+				rt.clear(start, cnt)
+			}
+			for p := start; p < start+cnt; p++ {
+				free[p] = set
+			}
+			for p := uint32(0); p < n; p++ {
+				if rt.isSet(p, 1) != free[p] {
+					t.Fatalf("seed %d step %d: page %d free=%v in tree, %v in model", seed, step, p, rt.isSet(p, 1), free[p])
+				}
+			}
+			for i := 1; i < len(rt.nodes); i++ {
+				if rt.nodes[i].start <= rt.nodes[i-1].last+1 {
+					t.Fatalf("seed %d: ranges %+v and %+v overlap or touch", seed, rt.nodes[i-1], rt.nodes[i])
+				}
+			}
+			want := 1 + next(8)
+			if s, ok := rt.find(want); ok && !rt.isSet(s, want) {
+				t.Fatalf("seed %d: find(%d) = %d does not fit", seed, want, s)
+			}
+		}
+	}
+}
