@@ -319,10 +319,10 @@ func params(f *object.Func) []btf.FuncParam {
 	return fp.Params
 }
 
-// returnsValue reports whether the function at pc returns something (a
-// void global function's r0 is not checked at its exit).
-func (v *verifier) returnsValue(pc int) bool {
-	f := v.funcs[pc]
+// returnsScalar reports whether function f returns an integer or an
+// enum, the only global functions the kernel supports (unknown without BTF:
+// assumed so).
+func returnsScalar(f *object.Func) bool {
 	if f == nil || f.Type == nil {
 		return true
 	}
@@ -330,8 +330,11 @@ func (v *verifier) returnsValue(pc int) bool {
 	if !ok {
 		return true
 	}
-	_, isVoid := btf.UnderlyingType(fp.Return).(*btf.Void)
-	return fp.Return != nil && !isVoid
+	switch btf.UnderlyingType(fp.Return).(type) {
+	case *btf.Int, *btf.Enum:
+		return true
+	}
+	return false
 }
 
 func isArenaArg(f *object.Func, i int) bool {
@@ -369,31 +372,44 @@ func (v *verifier) checkGlobalArgs(pc int, st *state, t int, f *object.Func) err
 	if n == 0 {
 		n = len(f.ArenaArgs)
 	}
-	for i := 0; i < n && i < 5; i++ {
+	var msg string
+	if !returnsScalar(f) {
+		msg = "Global function " + f.Name + "() doesn't return scalar. Only those are supported."
+	}
+	for i := 0; i < n && i < 5 && msg == ""; i++ {
 		r := asm.Register(i + 1)
 		x := st.cur().regs[r]
 		if x.has(kNotInit) {
 			return v.fail(pc, syscall.EACCES, fmt.Sprintf("R%d !read_ok", r))
 		}
-		msg := ""
 		switch {
 		case isArenaArg(f, i):
 			if !x.arenaOrScalar() {
 				msg = fmt.Sprintf("R%d is not a pointer to arena or scalar.", r)
 			}
-		case i < len(ps) && pointee(ps[i]) == nil:
+		case i >= len(ps):
+		case pointee(ps[i]) == nil:
 			if !x.is(kScalar) {
 				msg = fmt.Sprintf("R%d is not a scalar", r)
 			}
-		}
-		if msg != "" {
-			v.log.WriteString(msg + "\n")
-			e := v.fail(pc, syscall.EINVAL, fmt.Sprintf("Caller passes invalid args into func#%d ('%s')", v.subprogIndex(t), f.Name))
-			e.Msg = msg
-			return e
+		case isCtxType(pointee(ps[i])):
+			if !x.is(kCtx) {
+				msg = fmt.Sprintf("arg#%d expects pointer to ctx", i)
+			}
+		default:
+			// Memory the function may read, or NULL.
+			if !(x.isZero() || x.single() && !x.null && x.k&(kStack|kPacket|kPacketMeta|kMapValue|kMem) != 0) {
+				msg = fmt.Sprintf("R%d type=%s expected=fp", r, x.typeName())
+			}
 		}
 	}
-	return nil
+	if msg == "" {
+		return nil
+	}
+	v.log.WriteString(msg + "\n")
+	e := v.fail(pc, syscall.EINVAL, fmt.Sprintf("Caller passes invalid args into func#%d ('%s')", v.subprogIndex(t), f.Name))
+	e.Msg = msg
+	return e
 }
 
 // globalState is the state at the entry of global function pc, with its

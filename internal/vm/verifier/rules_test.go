@@ -367,6 +367,53 @@ func TestCalls(t *testing.T) {
 			}(),
 			msg: "R2 is not a scalar", errno: syscall.EINVAL, insn: 4,
 		},
+		{
+			name: "void global function",
+			prog: func() *object.ProgramSpec {
+				p := global(toArena(asm.R1, asm.R6))
+				p.Funcs[1].Type = btfFunc("g", btfVoid, &btf.Pointer{Target: btfU64}, btfU64)
+				return p
+			}(),
+			msg: "Global function g() doesn't return scalar. Only those are supported.", errno: syscall.EINVAL, insn: 4,
+		},
+		{
+			name: "global function memory argument given a number",
+			prog: func() *object.ProgramSpec {
+				p := global(movImm(asm.R1, 8))
+				p.Funcs[1].ArenaArgs = nil
+				return p
+			}(),
+			msg: "R1 type=scalar expected=fp", errno: syscall.EINVAL, insn: 4,
+		},
+		{
+			name: "global function memory argument given NULL",
+			prog: func() *object.ProgramSpec {
+				p := global(movImm(asm.R1, 0))
+				p.Funcs[1].ArenaArgs = nil
+				p.Instructions[6] = movImm(asm.R0, 0) // g does not dereference it
+				return p
+			}(),
+		},
+		{
+			name: "global function memory argument must be checked for NULL",
+			prog: func() *object.ProgramSpec {
+				p := prog(withArena(
+					st(dw, asm.R10, -8, 0),         // 1 (slot 2)
+					mov(asm.R1, asm.R10),           // 2
+					aluImm(asm.ALUAdd, asm.R1, -8), // 3
+					movImm(asm.R2, 7),              // 4
+					pcall(2),                       // 5 (slot 6) -> slot 9
+					movImm(asm.R0, 0),              // 6
+					exit(),                         // 7
+					st(dw, asm.R1, 0, 1),           // 8 (slot 9) g
+					mov(asm.R0, asm.R2),            // 9
+					exit(),                         // 10
+				), arenaRels())
+				p.Funcs = []object.Func{{Name: "test", Index: 0}, {Name: "g", Index: 8, Slot: 9, Type: gfn, Global: true}}
+				return p
+			}(),
+			msg: "R1 invalid mem access 'mem_or_null'", errno: syscall.EACCES, insn: 9,
+		},
 		{name: "bpf_loop callback writes the caller's stack", prog: loop, access: map[int]Access{7: AccessOther}},
 		{
 			name: "recursion is bounded",
