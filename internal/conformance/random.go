@@ -64,12 +64,15 @@ const (
 	// GenNoUserConv: arenas with BPF_F_NO_USER_CONV, where casting to a
 	// user pointer only zero-extends.
 	GenNoUserConv
+	// GenGlobals: arena globals, whose initial image the loader copies to
+	// the arena's start from user space, faulting those pages in.
+	GenGlobals
 )
 
 // genFeatureNames are the features' short names, in bit order.
 var genFeatureNames = []string{
 	"ldsx", "fetch-bitwise", "acquire-release", "pointer-alu", "calls", "loops",
-	"pointer-store", "casts", "reserve", "stack-atomics", "straddle", "nodes", "null-addr", "dirty-fetch32", "map-value", "pointer-compare", "no-user-conv",
+	"pointer-store", "casts", "reserve", "stack-atomics", "straddle", "nodes", "null-addr", "dirty-fetch32", "map-value", "pointer-compare", "no-user-conv", "globals",
 }
 
 func (f GenFeature) String() string {
@@ -116,6 +119,9 @@ type GenConfig struct {
 	Body int
 	// Disable lists the features to leave out.
 	Disable GenFeature
+	// Runs is how many times RunRandom runs the program, the arena
+	// carrying over (0: once or twice at random).
+	Runs int
 }
 
 func (c GenConfig) pages() uint32 {
@@ -275,6 +281,15 @@ func Generate(r *rand.Rand, cfg GenConfig) *object.Spec {
 	}
 	if g.has(GenNoUserConv) && g.chance(0.25) {
 		g.arena.Flags |= object.FlagNoUserConv
+	}
+	if g.has(GenGlobals) && g.chance(0.2) {
+		n := []int{8, 100, 4096, 4097, 9000}[g.pick(5)]
+		n = min(n, int(g.pages)*4096)
+		g.arena.Contents = make([]byte, n)
+		// Only the start varies, so that a case prints short.
+		for i := range min(n, 64) {
+			g.arena.Contents[i] = byte(g.r.Intn(256))
+		}
 	}
 	g.spec = &object.Spec{Path: "random.bpf.o", License: "GPL", Maps: []*object.MapSpec{g.arena}}
 
@@ -1077,9 +1092,10 @@ var ErrGenerator = errors.New("generated program rejected by the kernel")
 
 // RandomReport is the outcome of one random program.
 type RandomReport struct {
-	Seed int64
-	Spec *object.Spec
-	Diff *DiffReport
+	Seed  int64
+	Spec  *object.Spec
+	Steps []Step
+	Diff  *DiffReport
 }
 
 // RunRandom generates the program of seed and runs it on both engines.
@@ -1087,9 +1103,18 @@ type RandomReport struct {
 // verifier log; bpfarena.ErrNotSupported when the kernel engine cannot
 // run here.
 func RunRandom(seed int64, cfg GenConfig) (*RandomReport, error) {
-	spec := Generate(rand.New(rand.NewSource(seed)), cfg)
+	r := rand.New(rand.NewSource(seed))
+	spec := Generate(r, cfg)
+	runs := cfg.Runs
+	if runs <= 0 {
+		// A second run meets the pages the first left behind.
+		runs = 1 + r.Intn(2)
+	}
 	rep := &RandomReport{Seed: seed, Spec: spec}
-	d, err := differential(spec, []Step{{Program: RandomProgram}})
+	for range runs {
+		rep.Steps = append(rep.Steps, Step{Program: RandomProgram})
+	}
+	d, err := differential(spec, rep.Steps)
 	if err != nil {
 		if log, ok := kernelRejection(err); ok {
 			return rep, fmt.Errorf("%w (seed %d): %v\n%s", ErrGenerator, seed, err, log)
@@ -1195,7 +1220,7 @@ func probeProgram(f GenFeature, cfg GenConfig) *object.Spec {
 
 // allFeatures lists every generator feature.
 var allFeatures = []GenFeature{GenSignExtArenaLoad, GenArenaFetchBitwise, GenLoadAcquire, GenPointerALU,
-	GenBodyCalls, GenLoops, GenStorePointer, GenPointerCasts, GenReserve, GenStackAtomics, GenStraddle, GenNodes, GenNullAddr, GenDirtyFetch32, GenMapValue, GenPointerCompare, GenNoUserConv}
+	GenBodyCalls, GenLoops, GenStorePointer, GenPointerCasts, GenReserve, GenStackAtomics, GenStraddle, GenNodes, GenNullAddr, GenDirtyFetch32, GenMapValue, GenPointerCompare, GenNoUserConv, GenGlobals}
 
 // ProbeFeatures loads, on the kernel, one program per generator feature
 // and returns the features whose program the verifier rejects: constructs

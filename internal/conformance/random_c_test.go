@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand"
 	"os"
@@ -29,7 +30,7 @@ func TestRandomCCase(t *testing.T) {
 		specs = append(specs, Generate(rand.New(rand.NewSource(seed)), GenConfig{Disable: GenMapValue}))
 	}
 	for _, tc := range randomRegressions {
-		specs = append(specs, SpecFromCase(tc.insns, tc.relocs, tc.pages, tc.flags))
+		specs = append(specs, SpecFromCase(tc.insns, tc.relocs, tc.pages, tc.flags, tc.contents))
 	}
 	for i, spec := range specs {
 		src := filepath.Join(dir, fmt.Sprintf("case%d.bpf.c", i))
@@ -49,6 +50,9 @@ func TestRandomCCase(t *testing.T) {
 		got, err := bpfarena.LoadSpec(obj)
 		if err != nil {
 			t.Fatalf("case %d: %v", i, err)
+		}
+		if a, ga := spec.Arena(), got.Arena(); ga == nil || !bytes.Equal(ga.Contents, a.Contents) && len(a.Contents)+len(ga.Contents) > 0 {
+			t.Errorf("case %d: arena globals image differs", i)
 		}
 		want := spec.Programs[0]
 		gp := got.Program(RandomProgram)

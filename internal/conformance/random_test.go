@@ -172,7 +172,7 @@ func TestRandomDifferential(t *testing.T) {
 			continue
 		}
 		shrunk++
-		s, err := Shrink(rep.Spec, []Step{{Program: RandomProgram}}, rep.Diff, 0)
+		s, err := Shrink(rep.Spec, rep.Steps, rep.Diff, 0)
 		if err != nil {
 			t.Errorf("seed %d: shrink: %v", seed, err)
 			continue
@@ -190,7 +190,7 @@ func TestRandomDifferential(t *testing.T) {
 		}
 		t.Errorf("seed %d: engines disagree: %s\nshrunk in %d tries to %d instructions:\n%s\nas BPF C:\n%s",
 			seed, strings.Join(rep.Diff.Mismatches, "; "), s.Tried, len(s.Spec.Programs[0].Instructions),
-			GoCase(name, s.Spec, s.Diff), c)
+			GoCase(name, s.Spec, len(rep.Steps), s.Diff), c)
 	}
 	t.Logf("%d programs ran on both engines, %d mismatched, %d rejected by the kernel", runs, mismatched, rejected)
 	var ks []string
@@ -247,11 +247,13 @@ var randomKnown = flag.Bool("random.known", false, "fail, rather than skip, on t
 // randomCase is a minimal program that random testing found the engines
 // disagreeing on, as printed by GoCase.
 type randomCase struct {
-	name   string
-	insns  asm.Instructions
-	relocs map[int]string
-	pages  uint32
-	flags  uint32
+	name     string
+	insns    asm.Instructions
+	relocs   map[int]string
+	pages    uint32
+	flags    uint32
+	contents []byte
+	runs     int
 	// open says why the engines still disagree, while they do.
 	open string
 }
@@ -407,8 +409,12 @@ var randomRegressions = []randomCase{
 func TestRandomRegressions(t *testing.T) {
 	for _, tc := range randomRegressions {
 		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
-			spec := SpecFromCase(tc.insns, tc.relocs, tc.pages, tc.flags)
-			d, err := differential(spec, []Step{{Program: RandomProgram}})
+			spec := SpecFromCase(tc.insns, tc.relocs, tc.pages, tc.flags, tc.contents)
+			var steps []Step
+			for range max(tc.runs, 1) {
+				steps = append(steps, Step{Program: RandomProgram})
+			}
+			d, err := differential(spec, steps)
 			if errors.Is(err, bpfarena.ErrNotSupported) {
 				t.Skipf("kernel engine: %v", err)
 			}

@@ -197,7 +197,7 @@ func Shrink(spec *object.Spec, steps []Step, first *DiffReport, budget int) (*Sh
 	// which differs between the engines by construction, into the result.
 	// The vm shows that by giving another result when its arena moves; a
 	// program the vm runs that way from the start is left unchecked.
-	placement := placementStable(spec)
+	placement := placementStable(spec, steps)
 	try := func(c *flatProgram) bool {
 		if best.Tried >= budget {
 			return false
@@ -216,7 +216,7 @@ func Shrink(spec *object.Spec, steps []Step, first *DiffReport, budget int) (*Sh
 		if err != nil || d.OK() {
 			return false
 		}
-		if placement && !placementStable(cs) {
+		if placement && !placementStable(cs, steps) {
 			return false
 		}
 		for _, m := range d.Mismatches {
@@ -265,7 +265,7 @@ func Shrink(spec *object.Spec, steps []Step, first *DiffReport, budget int) (*Sh
 // placementStable reports whether the vm gives the same retvals and arena
 // contents (pointers translated) with the arena at two addresses that
 // differ in their upper 32 bits only.
-func placementStable(spec *object.Spec) bool {
+func placementStable(spec *object.Spec, steps []Step) bool {
 	var runs [2]struct {
 		c   *bpfarena.Collection
 		ret []uint32
@@ -279,8 +279,8 @@ func placementStable(spec *object.Spec) bool {
 		}
 		defer c.Close()
 		runs[i].c = c
-		for _, p := range cs.Programs {
-			r, err := c.Program(p.Name).Test(bpfarena.RunOptions{})
+		for _, st := range steps {
+			r, err := c.Program(st.Program).Test(bpfarena.RunOptions{Context: st.Context, Data: st.Data})
 			if err != nil {
 				return false
 			}
@@ -436,7 +436,8 @@ var regNames = []string{"asm.R0", "asm.R1", "asm.R2", "asm.R3", "asm.R4", "asm.R
 
 // GoCase prints a program as a table entry for TestRandomRegressions:
 // instructions as raw fields, each with its text, and relocations by name.
-func GoCase(name string, spec *object.Spec, d *DiffReport) string {
+// runs is the number of times the program runs.
+func GoCase(name string, spec *object.Spec, runs int, d *DiffReport) string {
 	var b strings.Builder
 	ps := spec.Programs[0]
 	fmt.Fprintf(&b, "{\n\tname: %q,\n", name)
@@ -501,6 +502,24 @@ func GoCase(name string, spec *object.Spec, d *DiffReport) string {
 	if a := spec.Arena(); a != nil && a.Flags&object.FlagNoUserConv != 0 {
 		b.WriteString("\tflags: object.FlagNoUserConv,\n")
 	}
+	if a := spec.Arena(); a != nil && len(a.Contents) > 0 {
+		// Trailing zeros as a make, the rest as bytes.
+		n := len(a.Contents)
+		for n > 0 && a.Contents[n-1] == 0 {
+			n--
+		}
+		b.WriteString("\tcontents: append([]byte{")
+		for i, c := range a.Contents[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%#02x", c)
+		}
+		fmt.Fprintf(&b, "}, make([]byte, %d)...),\n", len(a.Contents)-n)
+	}
+	if runs > 1 {
+		fmt.Fprintf(&b, "\truns: %d,\n", runs)
+	}
 	b.WriteString("},\n")
 	return b.String()
 }
@@ -541,12 +560,14 @@ func relocText(ins asm.Instruction, r object.Relocation, text string) string {
 // and one sleepable syscall program named RandomProgram. relocs names,
 // by instruction index, the map ("arena"), the map value at an offset
 // ("arena+8192") or the kfunc an instruction refers to. pages is the
-// arena's size (0: 16) and flags its flags besides BPF_F_MMAPABLE.
-func SpecFromCase(insns asm.Instructions, relocs map[int]string, pages, flags uint32) *object.Spec {
+// arena's size (0: 16), flags its flags besides BPF_F_MMAPABLE, and
+// contents the initial image of its globals.
+func SpecFromCase(insns asm.Instructions, relocs map[int]string, pages, flags uint32, contents []byte) *object.Spec {
 	if pages == 0 {
 		pages = 16
 	}
-	am := &object.MapSpec{Name: "arena", Type: object.Arena, MaxEntries: pages, Flags: object.FlagMmapable | flags, Section: ".maps"}
+	am := &object.MapSpec{Name: "arena", Type: object.Arena, MaxEntries: pages, Flags: object.FlagMmapable | flags,
+		Section: ".maps", Contents: slices.Clone(contents)}
 	spec := &object.Spec{Path: "random.bpf.o", License: "GPL", Maps: []*object.MapSpec{am}}
 	ext := map[string]*object.ExternSpec{}
 	rel := map[int]object.Relocation{}
@@ -617,6 +638,21 @@ func CCase(spec *object.Spec) string {
 	var b strings.Builder
 	imms := map[string]string{}
 	b.WriteString(cPreamble)
+	if a := spec.Arena(); a != nil && len(a.Contents) > 0 {
+		// The arena globals' image: one array at the arena's start.
+		fmt.Fprintf(&b, "__attribute__((used, aligned(8))) unsigned char __arena globals[%d] = {", len(a.Contents))
+		n := len(a.Contents)
+		for n > 0 && a.Contents[n-1] == 0 {
+			n--
+		}
+		for i, c := range a.Contents[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%#02x", c)
+		}
+		b.WriteString("};\n\n")
+	}
 	fmt.Fprintf(&b, "struct {\n\t__uint(type, BPF_MAP_TYPE_ARENA);\n\t__uint(map_flags, %s);\n\t__uint(max_entries, %d);\n} arena SEC(\".maps\");\n\n", flags, pages)
 	b.WriteString("SEC(\"syscall\")\n__naked int rnd(void *ctx)\n{\n\tasm volatile (\n")
 	for i, ins := range insns {
