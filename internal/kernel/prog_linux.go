@@ -400,6 +400,11 @@ func (p *program) Run(opts engine.RunOptions) (engine.RunResult, error) {
 			start := time.Now()
 			r, err := sys.ProgTestRun(p.fd, sys.ProgRunOptions{CtxIn: ctx})
 			total += time.Since(start)
+			if errors.Is(err, unix.EINVAL) {
+				// The kernel refuses a ctx shorter than what the
+				// program reads from it.
+				return res, fmt.Errorf("run %s: %w (is the %d-byte ctx as large as the program's ctx struct?)", p.name, err, len(ctx))
+			}
 			if err != nil {
 				return res, p.runError(err)
 			}
