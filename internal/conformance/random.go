@@ -67,12 +67,15 @@ const (
 	// GenGlobals: arena globals, whose initial image the loader copies to
 	// the arena's start from user space, faulting those pages in.
 	GenGlobals
+	// GenSubprogs: calls of static subprograms that take an arena pointer
+	// and have their own stack frame and registers r6-r9.
+	GenSubprogs
 )
 
 // genFeatureNames are the features' short names, in bit order.
 var genFeatureNames = []string{
 	"ldsx", "fetch-bitwise", "acquire-release", "pointer-alu", "calls", "loops",
-	"pointer-store", "casts", "reserve", "stack-atomics", "straddle", "nodes", "null-addr", "dirty-fetch32", "map-value", "pointer-compare", "no-user-conv", "globals",
+	"pointer-store", "casts", "reserve", "stack-atomics", "straddle", "nodes", "null-addr", "dirty-fetch32", "map-value", "pointer-compare", "no-user-conv", "globals", "subprogs",
 }
 
 func (f GenFeature) String() string {
@@ -220,7 +223,7 @@ func (b *builder) resolve() error {
 			return fmt.Errorf("instruction %d: jump to an unbound label", i)
 		}
 		rel := slotOf(t) - (offs[i] + b.insns[i].Slots())
-		if b.insns[i].OpCode == asm.OpGotoL {
+		if b.insns[i].OpCode == asm.OpGotoL || b.insns[i].IsSubprogCall() {
 			b.insns[i].Constant = int64(rel)
 		} else {
 			if rel < -32768 || rel > 32767 {
@@ -250,6 +253,10 @@ type generator struct {
 	bodyStarted bool
 	// pages is the arena's size.
 	pages uint32
+	// subs are the subprograms called so far, emitted after the entry
+	// function; inSub is set while one is generated.
+	subs  []genLabel
+	inSub bool
 }
 
 type pendingJump struct {
@@ -299,6 +306,9 @@ func Generate(r *rand.Rand, cfg GenConfig) *object.Spec {
 	}
 	g.flush()
 	g.epilogue()
+	for _, l := range g.subs {
+		g.subprogram(l)
+	}
 	if err := g.b.resolve(); err != nil {
 		// The builder only binds labels it created; an unbound one is a
 		// bug here, not a property of the random input.
@@ -307,7 +317,7 @@ func Generate(r *rand.Rand, cfg GenConfig) *object.Spec {
 	prog := &object.ProgramSpec{
 		Name: RandomProgram, Section: "syscall", Type: object.Syscall,
 		Sleepable: true, Flags: object.ProgFlagSleepable, License: "GPL",
-		Instructions: g.b.insns, Relocations: g.b.relocs,
+		Instructions: g.b.insns, Relocations: g.b.relocs, Funcs: funcsOf(g.b.insns),
 	}
 	g.spec.Programs = []*object.ProgramSpec{prog}
 	for _, name := range []string{"bpf_arena_alloc_pages", "bpf_arena_free_pages", "bpf_arena_reserve_pages"} {
@@ -626,6 +636,7 @@ func (g *generator) item() {
 		{3, !g.inLoop, g.diamond},
 		{3, !g.inLoop && g.has(GenBodyCalls), g.bodyCall},
 		{2, !g.inLoop && g.loops < 2 && g.has(GenLoops), g.loop},
+		{3, !g.inLoop && !g.inSub && g.has(GenSubprogs), g.subCall},
 	}
 	total := 0
 	for _, c := range choices {
@@ -1057,6 +1068,81 @@ func (g *generator) loop() {
 	delete(g.locked, c)
 }
 
+// subCall calls a subprogram with an arena pointer in r1 and the scalars
+// r2-r5, and folds its result into r8.
+func (g *generator) subCall() {
+	// A new subprogram is called at once: one nobody calls is unreachable.
+	l := genLabel(-1)
+	if len(g.subs) == 0 || len(g.subs) < 2 && g.chance(0.3) {
+		l = g.b.newLabel()
+		g.subs = append(g.subs, l)
+	} else {
+		l = g.subs[g.pick(len(g.subs))]
+	}
+	arg := regPtr
+	if g.chance(0.3) {
+		arg = regBase
+	}
+	g.b.emit(movReg(asm.R1, arg))
+	g.b.jump(asm.Instruction{OpCode: asm.OpCall, Src: asm.PseudoCall}, l)
+	g.b.emit(aluK(asm.ClassALU64, asm.ALUMul, asm.R8, 3), aluX(asm.ClassALU64, asm.ALUAdd, asm.R8, asm.R0))
+	for _, r := range scalarRegs {
+		if r != asm.R8 && r != asm.R7 && !g.locked[r] {
+			g.setScalar(r)
+		}
+	}
+}
+
+// subprogram emits the body of a subprogram at l. It sets up the same
+// register roles as the entry function: r6 and r9 arena pointers (from
+// r1), its own stack slots, scalars elsewhere; r2-r5 keep the caller's.
+func (g *generator) subprogram(l genLabel) {
+	g.b.bind(l)
+	g.inSub = true
+	g.b.emit(movReg(regBase, asm.R1), movReg(regPtr, asm.R1))
+	if off := int32(g.pick(8) * 512); off != 0 {
+		g.b.emit(aluK(asm.ClassALU64, asm.ALUAdd, regPtr, off))
+	}
+	g.b.emit(store(asm.SizeDW, asm.R10, regBase, ptrSpillSlot))
+	for i := 1; i <= stackSlots; i++ {
+		g.b.emit(storeImm(asm.SizeDW, asm.R10, int16(-8*i), g.imm32()))
+	}
+	for _, r := range []asm.Register{asm.R0, asm.R1, asm.R7, asm.R8} {
+		g.setScalar(r)
+	}
+	for i := g.cfg.body()/4 + 1; i > 0; i-- {
+		g.item()
+	}
+	g.flush()
+	g.epilogue()
+	g.inSub = false
+}
+
+// funcsOf lists the functions of a program: the entry and every
+// subprogram a call targets, in order.
+func funcsOf(insns asm.Instructions) []object.Func {
+	offs := insns.Offsets()
+	starts := map[int]bool{0: true}
+	for i, ins := range insns {
+		if ins.IsSubprogCall() {
+			if t, ok := insns.Target(offs, i); ok {
+				starts[t] = true
+			}
+		}
+	}
+	var fs []object.Func
+	for i := range insns {
+		if starts[i] {
+			name := RandomProgram
+			if i > 0 {
+				name = fmt.Sprintf("sub%d", len(fs))
+			}
+			fs = append(fs, object.Func{Name: name, Index: i, Slot: offs[i]})
+		}
+	}
+	return fs
+}
+
 // --- epilogue ------------------------------------------------------------
 
 // mixK is an odd multiplier that spreads every input bit over the result.
@@ -1220,7 +1306,7 @@ func probeProgram(f GenFeature, cfg GenConfig) *object.Spec {
 
 // allFeatures lists every generator feature.
 var allFeatures = []GenFeature{GenSignExtArenaLoad, GenArenaFetchBitwise, GenLoadAcquire, GenPointerALU,
-	GenBodyCalls, GenLoops, GenStorePointer, GenPointerCasts, GenReserve, GenStackAtomics, GenStraddle, GenNodes, GenNullAddr, GenDirtyFetch32, GenMapValue, GenPointerCompare, GenNoUserConv, GenGlobals}
+	GenBodyCalls, GenLoops, GenStorePointer, GenPointerCasts, GenReserve, GenStackAtomics, GenStraddle, GenNodes, GenNullAddr, GenDirtyFetch32, GenMapValue, GenPointerCompare, GenNoUserConv, GenGlobals, GenSubprogs}
 
 // ProbeFeatures loads, on the kernel, one program per generator feature
 // and returns the features whose program the verifier rejects: constructs

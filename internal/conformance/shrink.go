@@ -29,7 +29,7 @@ func flatten(ps *object.ProgramSpec) (*flatProgram, error) {
 	fp := &flatProgram{insns: insns, target: make([]int, len(insns)), relocs: map[int]object.Relocation{}}
 	for i, ins := range insns {
 		fp.target[i] = -1
-		if !ins.IsJump() {
+		if !ins.IsJump() && !ins.IsSubprogCall() {
 			continue
 		}
 		rel, _ := ins.JumpTarget()
@@ -103,7 +103,7 @@ func (fp *flatProgram) encode() (asm.Instructions, bool) {
 			slot = offs[t]
 		}
 		rel := slot - (offs[i] + insns[i].Slots())
-		if insns[i].OpCode == asm.OpGotoL {
+		if insns[i].OpCode == asm.OpGotoL || insns[i].IsSubprogCall() {
 			insns[i].Constant = int64(rel)
 			continue
 		}
@@ -124,7 +124,7 @@ func withProgram(spec *object.Spec, fp *flatProgram) (*object.Spec, bool) {
 	}
 	ps := *spec.Programs[0]
 	ps.Instructions = insns
-	ps.Relocations = fp.relocs
+	ps.Funcs = funcsOf(insns)
 	out := *spec
 	// Maps are mutated while a differential run loads them (MapExtra):
 	// each candidate gets its own.
@@ -592,7 +592,7 @@ func SpecFromCase(insns asm.Instructions, relocs map[int]string, pages, flags ui
 	spec.Programs = []*object.ProgramSpec{{
 		Name: RandomProgram, Section: "syscall", Type: object.Syscall,
 		Sleepable: true, Flags: object.ProgFlagSleepable, License: "GPL",
-		Instructions: slices.Clone(insns), Relocations: rel,
+		Instructions: slices.Clone(insns), Relocations: rel, Funcs: funcsOf(insns),
 	}}
 	return spec
 }
@@ -627,7 +627,7 @@ func CCase(spec *object.Spec) string {
 	offs := insns.Offsets()
 	labels := map[int]string{}
 	for i, ins := range insns {
-		if rel, ok := ins.JumpTarget(); ok && !ins.IsCall() {
+		if rel, ok := ins.JumpTarget(); ok {
 			slot := offs[i] + ins.Slots() + rel
 			if _, ok := labels[slot]; !ok {
 				labels[slot] = fmt.Sprintf("l%d_%%=", len(labels))
@@ -672,7 +672,7 @@ func CCase(spec *object.Spec) string {
 				imms[name] = "__imm(" + name + ")"
 			}
 		}
-		if rel, ok := ins.JumpTarget(); ok && !ins.IsCall() {
+		if rel, ok := ins.JumpTarget(); ok {
 			text = pcRel.ReplaceAllString(text, labels[offs[i]+ins.Slots()+rel])
 		}
 		fmt.Fprintf(&b, "\t\"%s;\"\n", text)
