@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/bpfarena/bpfarena/arena"
 	"github.com/bpfarena/bpfarena/object"
 )
 
@@ -122,8 +123,8 @@ func Global[T any](c *Collection, name string) (*Var[T], error) {
 	}
 	var zero T
 	t := reflect.TypeOf(zero)
-	if t == nil || hasGoPointers(t) {
-		return nil, fmt.Errorf("global %q: type %v must not hold Go pointers", name, t)
+	if err := arena.CheckType(t); err != nil {
+		return nil, fmt.Errorf("global %q: %w", name, err)
 	}
 	if size := unsafe.Sizeof(zero); uint32(size) != v.Spec.Size {
 		return nil, fmt.Errorf("global %q is %d bytes, %v is %d", name, v.Spec.Size, t, size)
@@ -150,23 +151,6 @@ func (g *Var[T]) Set(x T) error {
 
 // Variable is the untyped view.
 func (g *Var[T]) Variable() *Variable { return g.v }
-
-func hasGoPointers(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Pointer, reflect.UnsafePointer, reflect.Slice, reflect.Map, reflect.Chan,
-		reflect.Func, reflect.Interface, reflect.String:
-		return true
-	case reflect.Array:
-		return t.Len() > 0 && hasGoPointers(t.Elem())
-	case reflect.Struct:
-		for i := 0; i < t.NumField(); i++ {
-			if hasGoPointers(t.Field(i).Type) {
-				return true
-			}
-		}
-	}
-	return false
-}
 
 // ParseValue encodes text as the bytes of a value of the variable's type,
 // for `bpfarena run --set`: integers and enums (decimal, 0x hex, negative,

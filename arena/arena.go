@@ -232,6 +232,11 @@ func New[T any](a *Arena) (Ptr[T], error) {
 
 var pointerFree sync.Map // reflect.Type -> error
 
+// CheckType returns an error unless values of type t hold no Go pointers
+// (pointers, slices, strings, maps, interfaces...), which must never be
+// stored in memory the garbage collector does not see.
+func CheckType(t reflect.Type) error { return checkPointerFree(t) }
+
 func checkPointerFree(t reflect.Type) error {
 	if t == nil {
 		return fmt.Errorf("arena: nil type: %w", ErrInvalid)
