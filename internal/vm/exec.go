@@ -194,16 +194,17 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 	var frames [maxFrames]frame
 	nf := 0
 	loops := uint64(maxLoops)
-	// The budget lives in a local for speed; helpers that re-enter the
-	// interpreter see and update it through m.budget, and a returning
-	// frame stores it back. After an error the run is over and the
+	// The budget counts instructions exactly but is charged only when
+	// control leaves straight-line code (a taken jump, a call, an exit):
+	// bs is where the current run of instructions began, so pc-bs is
+	// what it executed. Straight-line code is no longer than the
+	// program, so the budget still bounds every run. It lives in a
+	// local for speed; helpers that re-enter the interpreter see and
+	// update it through m.budget. After an error the run is over and the
 	// remaining budget does not matter.
 	budget := m.budget
+	bs := pc
 	for {
-		if budget == 0 {
-			return 0, m.errorf(pc, "%v", ErrBudget)
-		}
-		budget--
 		in := &code[pc]
 		pc++
 		switch in.op {
@@ -410,179 +411,443 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			r[in.dst&15] = bits.ReverseBytes64(r[in.dst&15])
 		case opJeq64X:
 			if r[in.dst&15] == r[in.src&15] {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJeq64K:
 			if r[in.dst&15] == in.imm {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJeq32X:
 			if uint32(r[in.dst&15]) == uint32(r[in.src&15]) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJeq32K:
 			if uint32(r[in.dst&15]) == uint32(in.imm) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJne64X:
 			if r[in.dst&15] != r[in.src&15] {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJne64K:
 			if r[in.dst&15] != in.imm {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJne32X:
 			if uint32(r[in.dst&15]) != uint32(r[in.src&15]) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJne32K:
 			if uint32(r[in.dst&15]) != uint32(in.imm) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJgt64X:
 			if r[in.dst&15] > r[in.src&15] {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJgt64K:
 			if r[in.dst&15] > in.imm {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJgt32X:
 			if uint32(r[in.dst&15]) > uint32(r[in.src&15]) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJgt32K:
 			if uint32(r[in.dst&15]) > uint32(in.imm) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJge64X:
 			if r[in.dst&15] >= r[in.src&15] {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJge64K:
 			if r[in.dst&15] >= in.imm {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJge32X:
 			if uint32(r[in.dst&15]) >= uint32(r[in.src&15]) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJge32K:
 			if uint32(r[in.dst&15]) >= uint32(in.imm) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJlt64X:
 			if r[in.dst&15] < r[in.src&15] {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJlt64K:
 			if r[in.dst&15] < in.imm {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJlt32X:
 			if uint32(r[in.dst&15]) < uint32(r[in.src&15]) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJlt32K:
 			if uint32(r[in.dst&15]) < uint32(in.imm) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJle64X:
 			if r[in.dst&15] <= r[in.src&15] {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJle64K:
 			if r[in.dst&15] <= in.imm {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJle32X:
 			if uint32(r[in.dst&15]) <= uint32(r[in.src&15]) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJle32K:
 			if uint32(r[in.dst&15]) <= uint32(in.imm) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJsgt64X:
 			if int64(r[in.dst&15]) > int64(r[in.src&15]) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJsgt64K:
 			if int64(r[in.dst&15]) > int64(in.imm) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJsgt32X:
 			if int32(r[in.dst&15]) > int32(r[in.src&15]) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJsgt32K:
 			if int32(r[in.dst&15]) > int32(in.imm) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJsge64X:
 			if int64(r[in.dst&15]) >= int64(r[in.src&15]) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJsge64K:
 			if int64(r[in.dst&15]) >= int64(in.imm) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJsge32X:
 			if int32(r[in.dst&15]) >= int32(r[in.src&15]) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJsge32K:
 			if int32(r[in.dst&15]) >= int32(in.imm) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJslt64X:
 			if int64(r[in.dst&15]) < int64(r[in.src&15]) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJslt64K:
 			if int64(r[in.dst&15]) < int64(in.imm) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJslt32X:
 			if int32(r[in.dst&15]) < int32(r[in.src&15]) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJslt32K:
 			if int32(r[in.dst&15]) < int32(in.imm) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJsle64X:
 			if int64(r[in.dst&15]) <= int64(r[in.src&15]) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJsle64K:
 			if int64(r[in.dst&15]) <= int64(in.imm) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJsle32X:
 			if int32(r[in.dst&15]) <= int32(r[in.src&15]) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJsle32K:
 			if int32(r[in.dst&15]) <= int32(in.imm) {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJset64X:
 			if r[in.dst&15]&r[in.src&15] != 0 {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJset64K:
 			if r[in.dst&15]&in.imm != 0 {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJset32X:
 			if uint32(r[in.dst&15])&uint32(r[in.src&15]) != 0 {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opJset32K:
 			if uint32(r[in.dst&15])&uint32(in.imm) != 0 {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			}
 		case opLdxB:
 			a := r[in.src&15] + in.imm
@@ -815,10 +1080,22 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 				r[in.dst&15] = 0
 			}
 		case opJa:
+			ran := uint64(pc - bs)
+			if ran > budget {
+				return 0, m.errorf(pc-1, "%v", ErrBudget)
+			}
+			budget -= ran
 			pc = int(in.jt)
+			bs = pc
 		case opMayGoto:
 			if loops == 0 {
+				ran := uint64(pc - bs)
+				if ran > budget {
+					return 0, m.errorf(pc-1, "%v", ErrBudget)
+				}
+				budget -= ran
 				pc = int(in.jt)
+				bs = pc
 			} else {
 				loops--
 			}
@@ -831,8 +1108,20 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			depth++
 			r[10] = sb + uint64(depth+1)*frameSize
 			loops = maxLoops
+			ran := uint64(pc - bs)
+			if ran > budget {
+				return 0, m.errorf(pc-1, "%v", ErrBudget)
+			}
+			budget -= ran
 			pc = int(in.jt)
+			bs = pc
 		case opCallHelper:
+			ran := uint64(pc - bs)
+			if ran > budget {
+				return 0, m.errorf(pc-1, "%v", ErrBudget)
+			}
+			budget -= ran
+			bs = pc
 			m.budget = budget
 			v, err := m.p.funcs[in.jt](m, r[1], r[2], r[3], r[4], r[5], depth)
 			budget = m.budget
@@ -844,6 +1133,11 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			// verifier assumes, so programs cannot rely on them.
 			r[1], r[2], r[3], r[4], r[5] = 0, 0, 0, 0, 0
 		case opExit:
+			ran := uint64(pc - bs)
+			if ran > budget {
+				return 0, m.errorf(pc-1, "%v", ErrBudget)
+			}
+			budget -= ran
 			if nf == 0 {
 				m.budget = budget
 				return r[0], nil
@@ -851,6 +1145,7 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			nf--
 			f := &frames[nf]
 			pc = f.ret
+			bs = pc
 			r[6], r[7], r[8], r[9], r[10] = f.r6, f.r7, f.r8, f.r9, f.r10
 			loops = f.loops
 			depth--
