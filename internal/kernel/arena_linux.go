@@ -20,10 +20,13 @@ const (
 	opAlloc   = 1
 	opFree    = 2
 	opReserve = 3
-	// opPresent reserves count pages and frees them again if that worked
-	// (all were free); if some page was busy it reads the first 8 bytes
-	// of the range into the count field.
-	opPresent = 4
+	// opFreeRange reserves count pages and frees them again if that
+	// worked, which it only does when every page was free: ctx->ret is
+	// 0 for an entirely free range, -EBUSY otherwise.
+	opFreeRange = 4
+	// opProbe tells whether the page at addr is present (ctx->ret 1) by
+	// compare-and-exchange (see Present).
+	opProbe = 5
 )
 
 // pageCtxSize is the size of the page program's ctx:
@@ -35,14 +38,10 @@ const pageCtxSize = 32
 // on the same arena, so Go and BPF allocations share one allocator and
 // follow the same rules.
 type backend struct {
-	mu    sync.Mutex // one op at a time: Present reads the program's stream
+	mu    sync.Mutex // serializes ops with Close
 	prog  *sys.FD
 	geo   arena.Geometry
 	noRes bool // the kernel has no bpf_arena_reserve_pages
-	// reserved are the pages Go reserved and has not freed since. BPF
-	// reads of reserved and of allocated zero pages look alike, so
-	// Present needs this to tell them apart.
-	reserved map[uint32]bool
 }
 
 // Kernel functions the page program calls.
@@ -83,9 +82,8 @@ func newBackend(km *kmap) (*backend, error) {
 		return nil, err
 	}
 	return &backend{
-		prog:     fd,
-		noRes:    noRes,
-		reserved: make(map[uint32]bool),
+		prog:  fd,
+		noRes: noRes,
 		geo: arena.Geometry{
 			Start:      uint64(sys.Addr(km.mem)),
 			Pages:      uint32(len(km.mem) / arena.PageSize),
@@ -95,25 +93,34 @@ func newBackend(km *kmap) (*backend, error) {
 	}, nil
 }
 
+// Sentinels of the presence probe: two values, so that a page holding one
+// of them is still seen as present by the other.
+const (
+	probeSentinel1 = 0x13579bdf
+	probeSentinel2 = 0x2468ace0
+)
+
 // pageProgram is the page program:
 //
 //	r6 = ctx; r2 = ctx->addr; r3 = ctx->count; r7 = ctx->op; r1 = &arena
 //	switch op: alloc(r1, r2, r3, NUMA_NO_NODE, 0) -> ctx->ret
 //	           free(r1, r2, r3)
 //	           reserve(r1, r2, r3) -> ctx->ret
-//	           present: ctx->ret = reserve(r1, r2, r3)
-//	                    if 0: free(r1, r2, r3)
-//	                    else: ctx->count = *(u64 *)arena_cast(r2)
+//	           probe: for S in sentinels: r0 = S; cmpxchg(arena_cast(r2), r0, S)
+//	                  ctx->ret = 1 if r0 != S for either, else 0
+//	           free range: ctx->ret = reserve(r1, r2, r3); if 0: free(r1, r2, r3)
 //	returns 0, or -EINVAL for an unknown op.
 //
-// The present block comes last because it holds an ld_imm64 (two slots),
-// and the jump offsets to the blocks are counted in instructions.
+// The free range block comes last because it holds an ld_imm64 (two
+// slots), and the jump offsets to the blocks are counted in instructions.
 func pageProgram(mapFD, alloc, free, reserve int32, noReserve bool) asm.Instructions {
 	ldx := asm.MemOpCode(asm.ClassLDX, asm.ModeMEM, asm.SizeDW)
 	stx := asm.MemOpCode(asm.ClassSTX, asm.ModeMEM, asm.SizeDW)
+	atomic := asm.MemOpCode(asm.ClassSTX, asm.ModeATOMIC, asm.SizeDW)
 	mov := asm.ALUOpCode(asm.ClassALU64, asm.ALUMov, asm.SourceX)
 	movK := asm.ALUOpCode(asm.ClassALU64, asm.ALUMov, asm.SourceK)
 	jeq := asm.JumpOpCode(asm.ClassJMP, asm.JumpJEQ, asm.SourceK)
+	jne := asm.JumpOpCode(asm.ClassJMP, asm.JumpJNE, asm.SourceK)
 	call := func(id int32) asm.Instruction {
 		return asm.Instruction{OpCode: asm.OpCall, Src: asm.PseudoKfuncCall, Constant: int64(id)}
 	}
@@ -122,7 +129,7 @@ func pageProgram(mapFD, alloc, free, reserve int32, noReserve bool) asm.Instruct
 	}
 	storeRet := asm.Instruction{OpCode: stx, Dst: asm.R6, Src: asm.R0, Offset: 24}
 
-	var allocB, freeB, reserveB, probeB []asm.Instruction
+	var allocB, freeB, reserveB, probeB, rangeB []asm.Instruction
 	allocB = append(allocB,
 		asm.Instruction{OpCode: movK, Dst: asm.R4, Constant: -1}, // NUMA_NO_NODE
 		asm.Instruction{OpCode: movK, Dst: asm.R5, Constant: 0},
@@ -132,20 +139,10 @@ func pageProgram(mapFD, alloc, free, reserve int32, noReserve bool) asm.Instruct
 	freeB = append(freeB, ret(0)...)
 	if noReserve {
 		reserveB = ret(-int64(unix.EOPNOTSUPP))
+		rangeB = ret(-int64(unix.EOPNOTSUPP))
 	} else {
 		reserveB = append(reserveB, call(reserve), storeRet)
 		reserveB = append(reserveB, ret(0)...)
-	}
-	probe := []asm.Instruction{
-		{OpCode: ldx, Dst: asm.R2, Src: asm.R6, Offset: 8},
-		{OpCode: asm.OpMov64Reg, Dst: asm.R2, Src: asm.R2, Offset: asm.AddrSpaceCastOffset, Constant: asm.CastToArena},
-		{OpCode: ldx, Dst: asm.R0, Src: asm.R2},
-		{OpCode: stx, Dst: asm.R6, Src: asm.R0, Offset: 16},
-	}
-	probe = append(probe, ret(0)...)
-	if noReserve {
-		probeB = probe
-	} else {
 		undo := []asm.Instruction{
 			{OpCode: asm.OpLoadImm64, Dst: asm.R1, Src: asm.PseudoMapFD, Constant: int64(mapFD)},
 			{OpCode: ldx, Dst: asm.R2, Src: asm.R6, Offset: 8},
@@ -154,11 +151,34 @@ func pageProgram(mapFD, alloc, free, reserve int32, noReserve bool) asm.Instruct
 		}
 		undo = append(undo, ret(0)...)
 		undoSlots := int16(len(undo) + 1) // the ld_imm64 takes two slots
-		probeB = append(probeB,
-			call(reserve), storeRet,
-			asm.Instruction{OpCode: asm.JumpOpCode(asm.ClassJMP, asm.JumpJNE, asm.SourceK), Dst: asm.R0, Constant: 0, Offset: undoSlots})
-		probeB = append(probeB, undo...)
-		probeB = append(probeB, probe...)
+		rangeB = append(rangeB, call(reserve), storeRet,
+			asm.Instruction{OpCode: jne, Dst: asm.R0, Constant: 0, Offset: undoSlots})
+		rangeB = append(rangeB, undo...)
+		rangeB = append(rangeB, ret(0)...)
+	}
+	// A compare-and-exchange of S with S never changes memory. On a
+	// present page r0 gets the page's value; on an absent or reserved
+	// page the access faults and is skipped, leaving r0 = S. Only a page
+	// holding S itself also leaves S, hence the second sentinel.
+	probeB = []asm.Instruction{
+		{OpCode: ldx, Dst: asm.R2, Src: asm.R6, Offset: 8},
+		{OpCode: asm.OpMov64Reg, Dst: asm.R2, Src: asm.R2, Offset: asm.AddrSpaceCastOffset, Constant: asm.CastToArena},
+		{OpCode: movK, Dst: asm.R0, Constant: probeSentinel1},
+		{OpCode: movK, Dst: asm.R3, Constant: probeSentinel1},
+		{OpCode: atomic, Dst: asm.R2, Src: asm.R3, Constant: int64(asm.AtomicCmpXchg)},
+		{OpCode: jne, Dst: asm.R0, Constant: probeSentinel1, Offset: 8}, // to present
+		{OpCode: movK, Dst: asm.R0, Constant: probeSentinel2},
+		{OpCode: movK, Dst: asm.R3, Constant: probeSentinel2},
+		{OpCode: atomic, Dst: asm.R2, Src: asm.R3, Constant: int64(asm.AtomicCmpXchg)},
+		{OpCode: jne, Dst: asm.R0, Constant: probeSentinel2, Offset: 4}, // to present
+		{OpCode: movK, Dst: asm.R0, Constant: 0},
+		storeRet,
+		{OpCode: movK, Dst: asm.R0, Constant: 0},
+		{OpCode: asm.OpExit},
+		{OpCode: movK, Dst: asm.R0, Constant: 1}, // present
+		storeRet,
+		{OpCode: movK, Dst: asm.R0, Constant: 0},
+		{OpCode: asm.OpExit},
 	}
 	deflt := ret(-int64(unix.EINVAL))
 
@@ -169,17 +189,18 @@ func pageProgram(mapFD, alloc, free, reserve int32, noReserve bool) asm.Instruct
 		{OpCode: ldx, Dst: asm.R7, Src: asm.R6, Offset: 0},
 		{OpCode: asm.OpLoadImm64, Dst: asm.R1, Src: asm.PseudoMapFD, Constant: int64(mapFD)},
 	}
-	// Four conditional jumps follow the head, then the default block, then
-	// the op blocks; all are one slot per instruction, so the distance to a
-	// block is the number of instructions in between.
-	blocks := [][]asm.Instruction{allocB, freeB, reserveB, probeB}
-	ops := []int64{opAlloc, opFree, opReserve, opPresent}
+	// The conditional jumps follow the head, then the default block, then
+	// the op blocks; up to the last block all are one slot per
+	// instruction, so the distance to a block is the number of
+	// instructions in between.
+	blocks := [][]asm.Instruction{allocB, freeB, reserveB, probeB, rangeB}
+	ops := []int64{opAlloc, opFree, opReserve, opProbe, opFreeRange}
 	var insns asm.Instructions
 	insns = append(insns, head...)
 	target := len(deflt) // from after the last jump to the first block
 	for i := range blocks {
-		// Jump i sits (3-i) instructions before the end of the jumps.
-		insns = append(insns, asm.Instruction{OpCode: jeq, Dst: asm.R7, Constant: ops[i], Offset: int16(3 - i + target)})
+		// Jump i sits len(blocks)-1-i instructions before the end of the jumps.
+		insns = append(insns, asm.Instruction{OpCode: jeq, Dst: asm.R7, Constant: ops[i], Offset: int16(len(blocks) - 1 - i + target)})
 		target += len(blocks[i])
 	}
 	insns = append(insns, deflt...)
@@ -189,28 +210,20 @@ func pageProgram(mapFD, alloc, free, reserve int32, noReserve bool) asm.Instruct
 	return insns
 }
 
-// run runs one op of the page program and returns ctx->ret, ctx->count
-// and whatever the program wrote to its stderr stream.
-func (b *backend) run(op, addr uint64, count uint32) (ret, val uint64, stderr string, err error) {
+// run runs one op of the page program and returns ctx->ret.
+func (b *backend) run(op, addr uint64, count uint32) (uint64, error) {
 	ctx := make([]byte, pageCtxSize)
 	binary.LittleEndian.PutUint64(ctx[0:], op)
 	binary.LittleEndian.PutUint64(ctx[8:], addr)
 	binary.LittleEndian.PutUint64(ctx[16:], uint64(count))
 	r, err := sys.ProgTestRun(b.prog, sys.ProgRunOptions{CtxIn: ctx})
 	if err != nil {
-		return 0, 0, "", fmt.Errorf("arena page program: %w", err)
+		return 0, fmt.Errorf("arena page program: %w", err)
 	}
 	if int32(r.Retval) < 0 {
-		return 0, 0, "", fmt.Errorf("arena page program: %w", unix.Errno(-int32(r.Retval)))
+		return 0, fmt.Errorf("arena page program: %w", unix.Errno(-int32(r.Retval)))
 	}
-	if op == opPresent {
-		out, err := sys.ProgStreamRead(b.prog, sys.StreamStderr)
-		if err != nil && !errors.Is(err, sys.ErrNoStreams) {
-			return 0, 0, "", fmt.Errorf("arena page program: read stream: %w", err)
-		}
-		stderr = string(out)
-	}
-	return binary.LittleEndian.Uint64(ctx[24:]), binary.LittleEndian.Uint64(ctx[16:]), stderr, nil
+	return binary.LittleEndian.Uint64(ctx[24:]), nil
 }
 
 func (b *backend) close() error {
@@ -250,7 +263,7 @@ func (b *backend) Alloc(addr uint64, count uint32) (uint64, error) {
 	if b.prog.Int() < 0 {
 		return 0, arena.ErrClosed
 	}
-	got, _, _, err := b.run(opAlloc, addr, count)
+	got, err := b.run(opAlloc, addr, count)
 	if err != nil {
 		return 0, err
 	}
@@ -271,19 +284,8 @@ func (b *backend) Free(addr uint64, count uint32) error {
 	if b.prog.Int() < 0 {
 		return arena.ErrClosed
 	}
-	if _, _, _, err := b.run(opFree, addr, count); err != nil {
-		return err
-	}
-	if count == 0 || addr == 0 {
-		return nil
-	}
-	// The kfunc looks only at the low 32 bits, rounded down to a page,
-	// and clips at the end.
-	first := (uint32(addr) - uint32(b.geo.Start)) / arena.PageSize
-	for p := first; p < b.geo.Pages && p-first < count; p++ {
-		delete(b.reserved, p)
-	}
-	return nil
+	_, err := b.run(opFree, addr, count)
+	return err
 }
 
 // Reserve reserves count pages at addr with bpf_arena_reserve_pages.
@@ -296,18 +298,12 @@ func (b *backend) Reserve(addr uint64, count uint32) error {
 	if b.noRes {
 		return fmt.Errorf("arena: this kernel has no %s: %w", kfuncReserve, unix.EOPNOTSUPP)
 	}
-	ret, _, _, err := b.run(opReserve, addr, count)
+	ret, err := b.run(opReserve, addr, count)
 	if err != nil {
 		return err
 	}
 	switch errno := int32(ret); {
 	case errno == 0:
-		if addr%arena.PageSize == 0 {
-			first := (addr - b.geo.Start) / arena.PageSize
-			for p := uint64(0); p < uint64(count); p++ {
-				b.reserved[uint32(first+p)] = true
-			}
-		}
 		return nil
 	case errno == -int32(unix.EBUSY):
 		return fmt.Errorf("arena: reserve %d pages at %#x: %w", count, addr, arena.ErrBusy)
@@ -318,17 +314,11 @@ func (b *backend) Reserve(addr uint64, count uint32) error {
 	}
 }
 
-// Present reports whether the page at pgoff is allocated. The kernel has
-// no query for it, so the page program tries to reserve the page: that
-// succeeds only on a free page, and is undone at once. A busy page is
-// allocated or reserved; the program reads it, and non-zero data proves
-// it allocated. A busy page reading zero is taken as reserved when Go
-// reserved it, else as allocated: a page that a BPF program reserved and
-// that holds zeros reads as present. A kernel that reports arena faults on
-// the program's stream (newer than 6.18) settles that case too.
-//
-// The brief reservation makes a concurrent bpf_arena_alloc_pages with a
-// NULL address skip this one page.
+// Present reports whether the page at pgoff is present: allocated by a
+// kfunc or faulted in from user space, not free and not only reserved. The
+// kernel has no query for it; the page program finds out with a
+// compare-and-exchange that never changes memory (see pageProgram), which
+// lands on a present page and faults harmlessly on any other.
 func (b *backend) Present(pgoff uint32) bool {
 	if pgoff >= b.geo.Pages {
 		return false
@@ -341,10 +331,11 @@ func (b *backend) Present(pgoff uint32) bool {
 	return b.countRange(pgoff, 1) == 1
 }
 
-// PresentPages counts the present pages by ranges: one reservation
-// attempt over a range that is entirely free settles all of it, so a
-// sparse arena of a million pages takes a few hundred program runs
-// instead of a million.
+// PresentPages counts the present pages by ranges: one reservation attempt
+// over a range that is entirely free (then undone) settles all of it, so a
+// sparse arena of a million pages takes a few hundred program runs instead
+// of a million. While a range is briefly reserved, a concurrent
+// bpf_arena_alloc_pages with a NULL address skips it.
 func (b *backend) PresentPages() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -364,27 +355,20 @@ func (b *backend) PresentPages() int {
 // countRange counts the present pages among n pages from pgoff; b.mu is
 // held.
 func (b *backend) countRange(pgoff, n uint32) int {
-	ret, val, stderr, err := b.run(opPresent, b.geo.Start+uint64(pgoff)*arena.PageSize, n)
-	if err != nil {
-		return 0
+	addr := b.geo.Start + uint64(pgoff)*arena.PageSize
+	if n == 1 {
+		ret, err := b.run(opProbe, addr, 1)
+		if err != nil {
+			return 0
+		}
+		return int(ret)
 	}
-	if !b.noRes && int32(ret) != -int32(unix.EBUSY) {
+	ret, err := b.run(opFreeRange, addr, n)
+	if err != nil || int32(ret) != -int32(unix.EBUSY) {
 		return 0 // all free (and free again), or outside the arena
 	}
-	if n > 1 {
-		half := n / 2
-		return b.countRange(pgoff, half) + b.countRange(pgoff+half, n-half)
-	}
-	switch {
-	case val != 0:
-		return 1
-	case b.reserved[pgoff]:
-		return 0
-	}
-	if faults, _ := parseFaults("arena_pages", stderr); len(faults) > 0 {
-		return 0
-	}
-	return 1
+	half := n / 2
+	return b.countRange(pgoff, half) + b.countRange(pgoff+half, n-half)
 }
 
 // Touch is what a user-space access does to absent pages. Without

@@ -73,6 +73,14 @@ func TestBackend(t *testing.T) {
 	if !a.Present(page(5)) {
 		t.Error("page 5 not present after a write")
 	}
+	// The presence probe compares with sentinel values: pages holding
+	// them are still present, and keep their data.
+	for _, v := range []uint64{probeSentinel1, probeSentinel2} {
+		binary.LittleEndian.PutUint64(b, v)
+		if !a.Present(page(5)) || binary.LittleEndian.Uint64(b) != v {
+			t.Errorf("page holding %#x: present %v, value %#x", v, a.Present(page(5)), binary.LittleEndian.Uint64(b))
+		}
+	}
 	// A user-space touch of an absent page faults it in for BPF too.
 	b, err = a.Bytes(page(10), 1)
 	if err != nil {
