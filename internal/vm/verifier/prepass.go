@@ -49,6 +49,7 @@ type verifier struct {
 	nslots int
 
 	access []Access
+	alu32  []bool
 	seen   []uint8 // per instruction: seenArena, seenOther
 
 	subStarts []int // sorted instruction indices of function starts
@@ -85,6 +86,7 @@ func newVerifier(prog *object.ProgramSpec, env Env) *verifier {
 		v.insns = prog.Instructions
 	}
 	v.access = make([]Access, len(v.insns))
+	v.alu32 = make([]bool, len(v.insns))
 	v.seen = make([]uint8, len(v.insns))
 	v.offs = v.insns.Offsets()
 	v.nslots = v.insns.SlotCount()

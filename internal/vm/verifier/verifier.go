@@ -38,6 +38,12 @@ type Result struct {
 	// Access[i] is the access kind of instruction i of the program
 	// (index into ProgramSpec.Instructions, not slots).
 	Access []Access
+	// ALU32[i] is set for an ALU64 arithmetic instruction (not a move)
+	// whose destination holds an arena pointer, on some path: Linux
+	// performs it in 32 bits, zeroing the upper half of the result, and
+	// so must the interpreter ("64-bit ALU on arena pointers is done as
+	// 32-bit").
+	ALU32 []bool
 	// Log is the verifier log (level > 0).
 	Log string
 	// Processed is the number of instructions the pass looked at, the
@@ -70,5 +76,5 @@ func Verify(prog *object.ProgramSpec, env Env) (*Result, error) {
 	if err := v.run(); err != nil {
 		return nil, err
 	}
-	return &Result{Access: v.access, Log: v.finalLog(), Processed: v.processed}, nil
+	return &Result{Access: v.access, ALU32: v.alu32, Log: v.finalLog(), Processed: v.processed}, nil
 }

@@ -26,6 +26,8 @@ type verifyTest struct {
 	insn  int // expected Error.Insn when msg != "" (slot); -1 to skip
 	// access: expected Access of some instructions (by index) on success.
 	access map[int]Access
+	// alu32: the instructions expected to be marked ALU32 on success.
+	alu32 []int
 }
 
 func runVerifyTests(t *testing.T, tests []verifyTest) {
@@ -44,6 +46,15 @@ func runVerifyTests(t *testing.T, tests []verifyTest) {
 				for i, want := range tt.access {
 					if got := res.Access[i]; got != want {
 						t.Errorf("Access[%d] = %d, want %d", i, got, want)
+					}
+				}
+				want := map[int]bool{}
+				for _, i := range tt.alu32 {
+					want[i] = true
+				}
+				for i, got := range res.ALU32 {
+					if got != want[i] {
+						t.Errorf("ALU32[%d] = %v, want %v", i, got, want[i])
 					}
 				}
 				return
@@ -120,6 +131,7 @@ func TestAccessMarking(t *testing.T) {
 				exit(),
 			), arenaRels()),
 			access: map[int]Access{8: AccessArena},
+			alu32:  []int{2, 3}, // not 4 (already 32-bit) nor 7 (scalar += arena pointer)
 		},
 		{
 			name: "arena pointer on both paths",

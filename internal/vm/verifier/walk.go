@@ -296,7 +296,12 @@ func (v *verifier) alu(pc int, st *state, ins asm.Instruction) error {
 		s = constScalar(uint64(imm))
 	}
 	// Arena pointers: any operation is allowed and the result is still an
-	// arena pointer (the interpreter only looks at its low 32 bits).
+	// arena pointer. With the pointer as destination the kernel turns a
+	// 64-bit operation into a 32-bit one; scalar += arena pointer stays
+	// 64-bit.
+	if d.has(kArena) && is64 {
+		v.alu32[pc] = true
+	}
 	if d.is(kArena) || (d.is(kScalar) && s.is(kArena)) {
 		return v.setReg(pc, st, ins.Dst, value{k: kArena})
 	}
