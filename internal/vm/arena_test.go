@@ -312,6 +312,9 @@ func TestArenaAccess(t *testing.T) {
 		{"alloc pages from BPF", func(a *vmArena) []asm.Instruction {
 			return []asm.Instruction{ldMap(1), mov64K(2, 0), mov64K(3, 1), mov64K(4, -1), mov64K(5, 0), kfunc(1), exit()}
 		}, nil, 0, nil},
+		{"alloc on a NUMA node that is not online", func(a *vmArena) []asm.Instruction {
+			return []asm.Instruction{ldMap(1), mov64K(2, 0), mov64K(3, 1), mov64K(4, 100000), mov64K(5, 0), kfunc(1), exit()}
+		}, nil, 0, nil},
 		{"alloc, store, free, load", func(a *vmArena) []asm.Instruction {
 			return []asm.Instruction{
 				ldMap(1), mov64K(2, 0), mov64K(3, 1), mov64K(4, -1), mov64K(5, 0), kfunc(1), // r0 = page

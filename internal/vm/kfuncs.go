@@ -2,7 +2,11 @@ package vm
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -46,7 +50,7 @@ func (m *machine) arenaArg(h uint64) *vmArena {
 
 func kfArenaAlloc(m *machine, h, addr, cnt, node, flags uint64, _ int) (uint64, error) {
 	ar := m.arenaArg(h)
-	if ar == nil {
+	if ar == nil || !numaNodeOK(int32(node)) {
 		return 0, nil
 	}
 	return ar.allocPages(addr, uint32(cnt), flags), nil
@@ -226,4 +230,48 @@ func kfStreamPrintk(m *machine, stream, fmtp, args, n, _ uint64, _ int) (uint64,
 	}
 	m.output = append(m.output, s...)
 	return 0, nil
+}
+
+// numaNoNode is NUMA_NO_NODE: any node.
+const numaNoNode = -1
+
+var (
+	numaOnce  sync.Once
+	numaNodes map[int32]bool
+)
+
+// numaNodeOK reports whether bpf_arena_alloc_pages accepts node: the
+// kernel gives NULL for a node that is not online. The vm takes the host's
+// online nodes where it can read them, else node 0 alone.
+func numaNodeOK(node int32) bool {
+	if node == numaNoNode {
+		return true
+	}
+	numaOnce.Do(func() {
+		numaNodes = map[int32]bool{0: true}
+		b, err := os.ReadFile("/sys/devices/system/node/online")
+		if err != nil {
+			return
+		}
+		nodes := map[int32]bool{}
+		for _, part := range strings.Split(strings.TrimSpace(string(b)), ",") {
+			lo, hi, isRange := strings.Cut(part, "-")
+			a, err1 := strconv.Atoi(lo)
+			z := a
+			var err2 error
+			if isRange {
+				z, err2 = strconv.Atoi(hi)
+			}
+			if err1 != nil || err2 != nil || z < a || z-a > 1<<16 {
+				return
+			}
+			for n := a; n <= z; n++ {
+				nodes[int32(n)] = true
+			}
+		}
+		if len(nodes) > 0 {
+			numaNodes = nodes
+		}
+	})
+	return numaNodes[node]
 }
