@@ -24,9 +24,9 @@ const (
 	pageSize  = 1 << pageShift
 	// maxArenaPages is the kernel's limit: an arena spans at most 4 GiB.
 	maxArenaPages = 1 << 20
-	// maxAllocRun is how many pages a single allocation zeroes by
-	// writing; larger runs are given back to the OS instead, which is
-	// cheaper than faulting every page in only to clear it.
+	// maxClearPages is how many pages an allocation zeroes by writing;
+	// larger runs are given back to the OS instead, which is cheaper
+	// than faulting every page in only to clear it.
 	maxClearPages = 16
 )
 

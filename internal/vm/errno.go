@@ -7,15 +7,11 @@ import (
 
 // Kernel errno values that programs see as negative return codes.
 const (
-	eNOENT  = syscall.ENOENT
-	eE2BIG  = syscall.E2BIG
-	eNOMEM  = syscall.ENOMEM
-	eBUSY   = syscall.EBUSY
-	eEXIST  = syscall.EEXIST
-	eINVAL  = syscall.EINVAL
-	eNOSPC  = syscall.ENOSPC
-	eRANGE  = syscall.ERANGE
-	eNOTSUP = syscall.EOPNOTSUPP
+	eNOENT = syscall.ENOENT
+	eE2BIG = syscall.E2BIG
+	eBUSY  = syscall.EBUSY
+	eEXIST = syscall.EEXIST
+	eINVAL = syscall.EINVAL
 )
 
 var (
