@@ -212,11 +212,11 @@ func (v *verifier) ctxAccess(pc int, r asm.Register, base value, off int16, size
 	if base.off != 0 {
 		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("dereference of modified ctx ptr R%d off=%d disallowed", r, base.off))
 	}
-	if off < 0 {
-		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("invalid bpf_context access off=%d size=%d", off, size))
-	}
 	if at == accAtomic {
 		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("BPF_ATOMIC stores into R%d ctx is not allowed", r))
+	}
+	if !v.validCtxAccess(off, size, at) {
+		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("invalid bpf_context access off=%d size=%d", off, size))
 	}
 	if at != accRead || size != 4 {
 		return unknownScalar(), nil
@@ -350,4 +350,30 @@ func (v *verifier) store(pc int, st *state, ins asm.Instruction) error {
 		return v.setReg(pc, st, ins.Src, unknownScalar())
 	}
 	return nil
+}
+
+// struct xdp_md on Linux 6.18: its size, and egress_ifindex, which only
+// programs attached to a devmap (BPF_XDP_DEVMAP) may read.
+const (
+	xdpMDSize        = 24
+	xdpEgressIfindex = 20
+	attachXDPDevmap  = 35
+)
+
+// validCtxAccess applies the context rules of the program types whose
+// rules are simple: syscall programs (any aligned offset of the caller's
+// buffer) and XDP (aligned 32-bit reads of struct xdp_md). Other types are
+// left to the run-time checks.
+func (v *verifier) validCtxAccess(off int16, size int, at accType) bool {
+	if off < 0 || int(off)%size != 0 {
+		return false
+	}
+	switch v.prog.Type {
+	case object.XDP:
+		if off == xdpEgressIfindex && v.prog.AttachType != attachXDPDevmap {
+			return false
+		}
+		return at == accRead && off < xdpMDSize && size == 4
+	}
+	return true
 }

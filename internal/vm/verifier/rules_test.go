@@ -280,6 +280,31 @@ func TestGeneralRules(t *testing.T) {
 			access: map[int]Access{5: AccessOther},
 		},
 		{
+			name: "syscall ctx misaligned",
+			prog: prog([]ins{ldx(w, asm.R0, asm.R1, 2), exit()}, nil),
+			msg:  "invalid bpf_context access off=2 size=4", errno: syscall.EACCES, insn: 0,
+		},
+		{
+			name: "xdp ctx is read only",
+			prog: ofType(object.XDP, prog([]ins{st(w, asm.R1, 12, 1), movImm(asm.R0, 0), exit()}, nil)),
+			msg:  "invalid bpf_context access off=12 size=4", errno: syscall.EACCES, insn: 0,
+		},
+		{
+			name: "xdp ctx narrow read",
+			prog: ofType(object.XDP, prog([]ins{ldx(h, asm.R0, asm.R1, 12), exit()}, nil)),
+			msg:  "invalid bpf_context access off=12 size=2", errno: syscall.EACCES, insn: 0,
+		},
+		{
+			name: "xdp egress ifindex outside a devmap",
+			prog: ofType(object.XDP, prog([]ins{ldx(w, asm.R0, asm.R1, 20), exit()}, nil)),
+			msg:  "invalid bpf_context access off=20 size=4", errno: syscall.EACCES, insn: 0,
+		},
+		{
+			name:   "xdp ingress ifindex",
+			prog:   ofType(object.XDP, prog([]ins{ldx(w, asm.R0, asm.R1, 12), exit()}, nil)),
+			access: map[int]Access{0: AccessOther},
+		},
+		{
 			name: "packet end is not memory",
 			prog: func() *object.ProgramSpec {
 				p := prog([]ins{ldx(w, asm.R3, asm.R1, 4), ldx(b, asm.R0, asm.R3, 0), exit()}, nil)
