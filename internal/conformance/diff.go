@@ -3,7 +3,6 @@ package conformance
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/bpfarena/bpfarena"
@@ -26,6 +25,9 @@ type DiffReport struct {
 	Mismatches []string
 	// PagesCompared is how many present arena pages were compared.
 	PagesCompared int
+	// SameAddress is true when both arenas sat at the same address, so
+	// memory was compared byte for byte.
+	SameAddress bool
 }
 
 // OK reports whether the engines agreed.
@@ -37,85 +39,114 @@ func (r *DiffReport) addf(format string, args ...any) {
 	}
 }
 
-// Differential loads spec on the kernel and on the vm, runs the steps in
-// order on both (state carries over between steps, as in `bpfarena run`),
-// and compares every retval, every global and every arena page.
+// snapshot is what one engine left behind after the steps.
+type snapshot struct {
+	results []stepResult
+	globals map[string][]byte
+	start   uint64 // arena user_vm_start, 0 without an arena
+	size    uint64
+	pages   map[uint32][]byte // present arena pages by page offset
+}
+
+type stepResult struct {
+	retval  uint32
+	dataOut []byte
+	err     error
+}
+
+// Differential runs the steps in order on the kernel and then on the vm
+// (state carries over between steps, as in `bpfarena run`), and compares
+// every retval, every global and every present arena page.
 //
-// So that stored arena pointers compare equal, the vm's arena is placed at
-// an address with the same low 32 bits as the kernel's: only the upper
-// halves of 64-bit pointers then differ, by a known amount. This mutates
-// the arena MapSpec's MapExtra during the vm load and restores it, so spec
-// must not be loaded concurrently.
+// The kernel goes first and is closed before the vm loads, so the vm's
+// arena can take the very address the kernel's had: arena pointers stored
+// in memory then compare byte for byte. Should that address be taken in
+// the meantime, the vm's arena goes elsewhere and 64-bit words that point
+// into the respective arenas compare by their offset.
 //
 // The error wraps bpfarena.ErrNotSupported when the kernel engine cannot
 // run here.
 func Differential(spec *object.Spec, steps []Step) (*DiffReport, error) {
 	progs := stepPrograms(steps)
-	kc, err := bpfarena.Load(spec, bpfarena.Options{Engine: bpfarena.Kernel, Programs: progs})
+	ks, err := runSnapshot(spec, bpfarena.Kernel, progs, steps)
 	if err != nil {
 		return nil, fmt.Errorf("kernel: %w", err)
 	}
-	defer kc.Close()
-
-	vc, err := loadVMBeside(spec, kc.Arena(), progs)
+	vspec := spec
+	if am := spec.Arena(); am != nil && ks.start != 0 && am.MapExtra == 0 {
+		vspec = spec.Copy()
+		vspec.Arena().MapExtra = ks.start
+	}
+	vs, err := runSnapshot(vspec, bpfarena.VM, progs, steps)
+	if err != nil && vspec != spec {
+		vs, err = runSnapshot(spec, bpfarena.VM, progs, steps)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("vm: %w", err)
 	}
-	defer vc.Close()
+	return compareSnapshots(spec, steps, vs, ks), nil
+}
 
-	rep := &DiffReport{}
-	for i, s := range steps {
-		opts := bpfarena.RunOptions{Context: s.Context, Data: s.Data}
-		vr, verr := vc.Program(s.Program).Test(opts)
-		kr, kerr := kc.Program(s.Program).Test(opts)
-		if verr != nil || kerr != nil {
-			if (verr == nil) != (kerr == nil) {
-				rep.addf("step %d (%s): vm error %v, kernel error %v", i, s.Program, verr, kerr)
-			}
-			rep.Retvals = append(rep.Retvals, [2]uint32{})
+func runSnapshot(spec *object.Spec, eng bpfarena.Engine, progs []string, steps []Step) (*snapshot, error) {
+	coll, err := bpfarena.Load(spec, bpfarena.Options{Engine: eng, Programs: progs})
+	if err != nil {
+		return nil, err
+	}
+	defer coll.Close()
+	s := &snapshot{globals: map[string][]byte{}}
+	for _, st := range steps {
+		res, err := coll.Program(st.Program).Test(bpfarena.RunOptions{Context: st.Context, Data: st.Data})
+		if err != nil {
+			s.results = append(s.results, stepResult{err: err})
 			continue
 		}
-		rep.Retvals = append(rep.Retvals, [2]uint32{vr.Retval, kr.Retval})
-		if vr.Retval != kr.Retval {
-			rep.addf("step %d (%s): retval vm %d (%#x), kernel %d (%#x)", i, s.Program, int32(vr.Retval), vr.Retval, int32(kr.Retval), kr.Retval)
-		}
-		if !bytes.Equal(vr.DataOut, kr.DataOut) {
-			rep.addf("step %d (%s): packet out differs: vm %x, kernel %x", i, s.Program, vr.DataOut, kr.DataOut)
-		}
+		s.results = append(s.results, stepResult{retval: res.Retval, dataOut: res.DataOut})
 	}
-	va, ka := vc.Arena(), kc.Arena()
-	tr := translator{}
-	if va != nil && ka != nil {
-		tr = translator{vStart: va.Start(), kStart: ka.Start(), size: ka.Size()}
-	}
-	for _, v := range spec.Variables {
-		if v.Map != nil && v.Map.IsArena() {
+	for _, v := range coll.Variables() {
+		if v.Spec.Map != nil && v.Spec.Map.IsArena() {
 			continue // compared with the arena pages
 		}
-		vv, err1 := vc.Variable(v.Name)
-		kv, err2 := kc.Variable(v.Name)
-		if err1 != nil || err2 != nil {
-			rep.addf("global %s: %v / %v", v.Name, err1, err2)
+		b, err := v.Read()
+		if err != nil {
+			return nil, fmt.Errorf("global %s: %w", v.Spec.Name, err)
+		}
+		s.globals[v.Spec.Name] = b
+	}
+	if a := coll.Arena(); a != nil {
+		s.start, s.size = a.Start(), a.Size()
+		if s.pages, err = arenaPages(a); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// arenaPages copies every present page of a.
+func arenaPages(a *arena.Arena) (map[uint32][]byte, error) {
+	pages := map[uint32][]byte{}
+	for pg := uint32(0); pg < a.Pages(); pg++ {
+		addr := a.Start() + uint64(pg)*arena.PageSize
+		if !a.Present(addr) {
 			continue
 		}
-		vb, err1 := vv.Read()
-		kb, err2 := kv.Read()
-		if err1 != nil || err2 != nil {
-			rep.addf("global %s: %v / %v", v.Name, err1, err2)
-			continue
+		b, err := a.Bytes(addr, arena.PageSize)
+		if err != nil {
+			return nil, fmt.Errorf("arena page %d: %w", pg, err)
 		}
-		if off, ok := tr.equal(vb, kb); !ok {
-			rep.addf("global %s (%s+%d): differs at byte %d: vm %x, kernel %x", v.Name, v.Section, v.Offset, off, vb, kb)
-		}
+		pages[pg] = bytes.Clone(b)
 	}
-	if (va == nil) != (ka == nil) {
-		rep.addf("arena: vm has one: %v, kernel has one: %v", va != nil, ka != nil)
-		return rep, nil
+	return pages, nil
+}
+
+// compareArenas compares the present pages of two live arenas.
+func compareArenas(rep *DiffReport, va, ka *arena.Arena, tr translator) {
+	vp, err1 := arenaPages(va)
+	kp, err2 := arenaPages(ka)
+	if err1 != nil || err2 != nil {
+		rep.addf("arena: %v / %v", err1, err2)
+		return
 	}
-	if va != nil {
-		compareArenas(rep, va, ka, tr)
-	}
-	return rep, nil
+	comparePages(rep, &snapshot{start: va.Start(), size: va.Size(), pages: vp}, &snapshot{start: ka.Start(), size: ka.Size(), pages: kp}, tr)
 }
 
 func stepPrograms(steps []Step) []string {
@@ -130,34 +161,67 @@ func stepPrograms(steps []Step) []string {
 	return out
 }
 
-// loadVMBeside loads spec on the vm with its arena at an address whose
-// low 32 bits match the kernel arena's.
-func loadVMBeside(spec *object.Spec, ka *arena.Arena, progs []string) (*bpfarena.Collection, error) {
-	am := spec.Arena()
-	if am == nil || ka == nil {
-		return bpfarena.Load(spec, bpfarena.Options{Engine: bpfarena.VM, Programs: progs})
+func compareSnapshots(spec *object.Spec, steps []Step, vs, ks *snapshot) *DiffReport {
+	rep := &DiffReport{SameAddress: vs.start == ks.start}
+	tr := translator{vStart: vs.start, kStart: ks.start, size: ks.size}
+	for i, st := range steps {
+		v, k := vs.results[i], ks.results[i]
+		rep.Retvals = append(rep.Retvals, [2]uint32{v.retval, k.retval})
+		switch {
+		case (v.err == nil) != (k.err == nil):
+			rep.addf("step %d (%s): vm error %v, kernel error %v", i, st.Program, v.err, k.err)
+		case v.err != nil:
+		case v.retval != k.retval:
+			rep.addf("step %d (%s): retval vm %d (%#x), kernel %d (%#x)", i, st.Program, int32(v.retval), v.retval, int32(k.retval), k.retval)
+		case !bytes.Equal(v.dataOut, k.dataOut):
+			rep.addf("step %d (%s): packet out differs: vm %x, kernel %x", i, st.Program, v.dataOut, k.dataOut)
+		}
 	}
-	saved := am.MapExtra
-	defer func() { am.MapExtra = saved }()
-	var lastErr error
-	for k := uint64(1); k <= 16; k++ {
-		// Stay below 2^47, the top of the x86-64 user address space.
-		cand := (ka.Start() + k<<40) % (1 << 47)
-		if cand == ka.Start() || cand < 1<<32 {
+	for _, v := range spec.Variables {
+		vb, vok := vs.globals[v.Name]
+		kb, kok := ks.globals[v.Name]
+		if !vok && !kok {
 			continue
 		}
-		am.MapExtra = cand
-		c, err := bpfarena.Load(spec, bpfarena.Options{Engine: bpfarena.VM, Programs: progs})
-		if err == nil {
-			return c, nil
+		if off, ok := tr.equal(vb, kb); !ok {
+			rep.addf("global %s (%s+%d): differs at byte %d: vm %x, kernel %x", v.Name, v.Section, v.Offset, off, vb, kb)
 		}
-		lastErr = err
 	}
-	return nil, fmt.Errorf("no free place for the vm arena beside the kernel's at %#x: %w", ka.Start(), lastErr)
+	if (vs.start == 0) != (ks.start == 0) {
+		rep.addf("arena: vm has one: %v, kernel has one: %v", vs.start != 0, ks.start != 0)
+		return rep
+	}
+	comparePages(rep, vs, ks, tr)
+	return rep
 }
 
-// translator compares memory of the two engines, where 64-bit words that
-// are pointers into the respective arenas differ by the arenas' distance.
+// comparePages compares the arena pages of two snapshots.
+func comparePages(rep *DiffReport, vs, ks *snapshot, tr translator) {
+	if vs.size != ks.size {
+		rep.addf("arena: vm spans %d bytes, kernel %d", vs.size, ks.size)
+	}
+	for pg := uint32(0); uint64(pg)*arena.PageSize < max(vs.size, ks.size); pg++ {
+		vb, vok := vs.pages[pg]
+		kb, kok := ks.pages[pg]
+		if vok != kok {
+			rep.addf("arena page %d (offset %#x): present on vm %v, on kernel %v", pg, uint64(pg)*arena.PageSize, vok, kok)
+			continue
+		}
+		if !vok {
+			continue
+		}
+		rep.PagesCompared++
+		if i, ok := tr.equal(vb, kb); !ok {
+			w := i &^ 7
+			rep.addf("arena page %d: differs at offset %#x: vm %x, kernel %x", pg, uint64(pg)*arena.PageSize+uint64(i),
+				vb[w:min(len(vb), w+8)], kb[w:min(len(kb), w+8)])
+		}
+	}
+}
+
+// translator compares memory of the two engines. When their arenas sit at
+// different addresses, 64-bit words that point into the respective arenas
+// compare by their offset in the arena.
 type translator struct {
 	vStart, kStart, size uint64
 }
@@ -173,7 +237,7 @@ func (t translator) equal(a, b []byte) (int, bool) {
 		return min(len(a), len(b)), false
 	}
 	for i := 0; i < len(a); {
-		if i+8 <= len(a) && i%8 == 0 {
+		if t.vStart != t.kStart && i+8 <= len(a) && i%8 == 0 {
 			x, y := binary.LittleEndian.Uint64(a[i:]), binary.LittleEndian.Uint64(b[i:])
 			if x == y || (t.isPtr(x, t.vStart) && t.isPtr(y, t.kStart) && x-t.vStart == y-t.kStart) {
 				i += 8
@@ -186,33 +250,4 @@ func (t translator) equal(a, b []byte) (int, bool) {
 		i++
 	}
 	return 0, true
-}
-
-func compareArenas(rep *DiffReport, va, ka *arena.Arena, tr translator) {
-	if va.Pages() != ka.Pages() {
-		rep.addf("arena: vm has %d pages, kernel %d", va.Pages(), ka.Pages())
-		return
-	}
-	for pg := uint32(0); pg < va.Pages(); pg++ {
-		off := uint64(pg) * arena.PageSize
-		vp, kp := va.Present(va.Start()+off), ka.Present(ka.Start()+off)
-		if vp != kp {
-			rep.addf("arena page %d (offset %#x): present on vm %v, on kernel %v", pg, off, vp, kp)
-			continue
-		}
-		if !vp {
-			continue
-		}
-		rep.PagesCompared++
-		vb, err1 := va.Bytes(va.Start()+off, arena.PageSize)
-		kb, err2 := ka.Bytes(ka.Start()+off, arena.PageSize)
-		if err1 != nil || err2 != nil {
-			rep.addf("arena page %d: %v", pg, errors.Join(err1, err2))
-			continue
-		}
-		if i, ok := tr.equal(vb, kb); !ok {
-			rep.addf("arena page %d: differs at offset %#x: vm %x, kernel %x", pg, off+uint64(i),
-				vb[i&^7:min(len(vb), i&^7+8)], kb[i&^7:min(len(kb), i&^7+8)])
-		}
-	}
 }
