@@ -1,0 +1,68 @@
+package vm
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/bpfarena/bpfarena/internal/engine"
+	"github.com/bpfarena/bpfarena/object"
+)
+
+// TestCORE compiles a program with CO-RE field-existence relocations
+// against kernel types and checks that the vm resolves them as the kernel
+// engine does (against the running kernel's BTF).
+func TestCORE(t *testing.T) {
+	clang, err := exec.LookPath("clang-19")
+	if err != nil {
+		t.Skip("clang-19 not installed")
+	}
+	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+		t.Skip("no kernel BTF")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "core.bpf.c")
+	const prog = `
+#define SEC(n) __attribute__((section(n), used))
+struct task_struct___x {
+	int pid;
+	int no_such_field_here;
+} __attribute__((preserve_access_index));
+
+SEC("syscall") int core(void *ctx)
+{
+	struct task_struct___x *t = 0;
+	int a = __builtin_preserve_field_info(t->pid, 2);
+	int b = __builtin_preserve_field_info(t->no_such_field_here, 2);
+	return a * 10 + b;
+}
+char _license[] SEC("license") = "GPL";
+`
+	if err := os.WriteFile(src, []byte(prog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	obj := filepath.Join(dir, "core.bpf.o")
+	if out, err := exec.Command(clang, "-O2", "-g", "-target", "bpf", "-c", src, "-o", obj).CombinedOutput(); err != nil {
+		t.Fatalf("clang: %v\n%s", err, out)
+	}
+	spec, err := object.Load(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(spec.Programs) != 1 || len(spec.Programs[0].CORERelos) == 0 {
+		t.Fatal("no CO-RE relocations in the object")
+	}
+	c, err := load(spec, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	res, err := c.progs["core"].Run(engine.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Retval != 10 {
+		t.Fatalf("retval %d, want 10 (pid exists, the other field does not)", res.Retval)
+	}
+}
