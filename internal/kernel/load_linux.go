@@ -109,7 +109,10 @@ type kmap struct {
 
 func (c *collection) Program(name string) (engine.Program, bool) {
 	p, ok := c.progs[name]
-	return p, ok
+	if !ok {
+		return nil, false // not a nil *program in a non-nil interface
+	}
+	return p, true
 }
 
 func (c *collection) Arena() *arena.Arena { return c.arena }

@@ -16,9 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bpfarena/bpfarena/arena"
 	"github.com/bpfarena/bpfarena/asm"
 	"github.com/bpfarena/bpfarena/bpf"
 	"github.com/bpfarena/bpfarena/internal/engine"
+	"github.com/bpfarena/bpfarena/internal/sys"
 	"github.com/bpfarena/bpfarena/object"
 	"golang.org/x/sys/unix"
 )
@@ -390,5 +392,43 @@ func TestProgramsOption(t *testing.T) {
 				t.Errorf("program copy loaded: %v, want %v", ok, tt.want)
 			}
 		})
+	}
+}
+
+// TestUseAfterClose checks that a closed collection's parts return errors
+// instead of touching descriptors that may name other objects by now.
+func TestUseAfterClose(t *testing.T) {
+	requireKernel(t)
+	spec := dataSpec()
+	c, err := Load(spec, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := c.Program("copy")
+	m, _ := c.Map(".bss")
+	a := c.Arena()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Run(engine.RunOptions{Context: make([]byte, 8)}); !errors.Is(err, sys.ErrClosed) {
+		t.Errorf("run: %v", err)
+	}
+	if _, err := m.Lookup(make([]byte, 4)); !errors.Is(err, sys.ErrClosed) {
+		t.Errorf("lookup: %v", err)
+	}
+	if _, err := a.Alloc(1); !errors.Is(err, arena.ErrClosed) {
+		t.Errorf("alloc: %v", err)
+	}
+	if _, err := a.Bytes(a.Start(), 1); !errors.Is(err, arena.ErrClosed) {
+		t.Errorf("bytes: %v", err)
+	}
+	if a.Present(a.Start()) || a.PresentPages() != 0 {
+		t.Error("pages present after Close")
+	}
+	if _, ok := c.Data(spec.Maps[1]); ok {
+		t.Error("data after Close")
+	}
+	if p.FD() != -1 || m.FD() != -1 {
+		t.Errorf("fds %d %d after Close", p.FD(), m.FD())
 	}
 }

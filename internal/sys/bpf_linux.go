@@ -101,8 +101,12 @@ type mapElemAttr struct {
 
 // MapLookup reads the value of key into value.
 func MapLookup(fd *FD, key, value []byte) error {
-	attr := mapElemAttr{MapFD: fd.Uint(), Key: SlicePointer(key), Value: SlicePointer(value)}
-	_, err := BPF(CmdMapLookupElem, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	n, err := fd.value()
+	if err != nil {
+		return err
+	}
+	attr := mapElemAttr{MapFD: n, Key: SlicePointer(key), Value: SlicePointer(value)}
+	_, err = BPF(CmdMapLookupElem, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	keepAlive(key, value)
 	return err
 }
@@ -110,16 +114,24 @@ func MapLookup(fd *FD, key, value []byte) error {
 // MapUpdate writes value at key; flags are BPF_ANY (0), BPF_NOEXIST (1),
 // BPF_EXIST (2) or BPF_F_LOCK (4).
 func MapUpdate(fd *FD, key, value []byte, flags uint64) error {
-	attr := mapElemAttr{MapFD: fd.Uint(), Key: SlicePointer(key), Value: SlicePointer(value), Flags: flags}
-	_, err := BPF(CmdMapUpdateElem, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	n, err := fd.value()
+	if err != nil {
+		return err
+	}
+	attr := mapElemAttr{MapFD: n, Key: SlicePointer(key), Value: SlicePointer(value), Flags: flags}
+	_, err = BPF(CmdMapUpdateElem, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	keepAlive(key, value)
 	return err
 }
 
 // MapDelete deletes key.
 func MapDelete(fd *FD, key []byte) error {
-	attr := mapElemAttr{MapFD: fd.Uint(), Key: SlicePointer(key)}
-	_, err := BPF(CmdMapDeleteElem, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	n, err := fd.value()
+	if err != nil {
+		return err
+	}
+	attr := mapElemAttr{MapFD: n, Key: SlicePointer(key)}
+	_, err = BPF(CmdMapDeleteElem, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	keepAlive(key)
 	return err
 }
@@ -127,16 +139,24 @@ func MapDelete(fd *FD, key []byte) error {
 // MapGetNextKey stores the key after key (the first key for a nil key)
 // in next.
 func MapGetNextKey(fd *FD, key, next []byte) error {
-	attr := mapElemAttr{MapFD: fd.Uint(), Key: SlicePointer(key), Value: SlicePointer(next)}
-	_, err := BPF(CmdMapGetNextKey, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	n, err := fd.value()
+	if err != nil {
+		return err
+	}
+	attr := mapElemAttr{MapFD: n, Key: SlicePointer(key), Value: SlicePointer(next)}
+	_, err = BPF(CmdMapGetNextKey, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	keepAlive(key, next)
 	return err
 }
 
 // MapFreeze makes a map read-only for user space (BPF_MAP_FREEZE).
 func MapFreeze(fd *FD) error {
-	attr := struct{ MapFD uint32 }{fd.Uint()}
-	_, err := BPF(CmdMapFreeze, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	n, err := fd.value()
+	if err != nil {
+		return err
+	}
+	attr := struct{ MapFD uint32 }{n}
+	_, err = BPF(CmdMapFreeze, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	return err
 }
 
@@ -344,8 +364,12 @@ type ProgRunResult struct {
 
 // ProgTestRun runs a program once or Repeat times (BPF_PROG_TEST_RUN).
 func ProgTestRun(fd *FD, opts ProgRunOptions) (ProgRunResult, error) {
+	n, err := fd.value()
+	if err != nil {
+		return ProgRunResult{}, err
+	}
 	attr := ProgRunAttr{
-		ProgFD:      fd.Uint(),
+		ProgFD:      n,
 		DataSizeIn:  uint32(len(opts.DataIn)),
 		DataSizeOut: uint32(len(opts.DataOut)),
 		DataIn:      SlicePointer(opts.DataIn),
@@ -358,7 +382,7 @@ func ProgTestRun(fd *FD, opts ProgRunOptions) (ProgRunResult, error) {
 		Flags:       opts.Flags,
 		CPU:         opts.CPU,
 	}
-	_, err := BPF(CmdProgTestRun, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	_, err = BPF(CmdProgTestRun, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	keepAlive(opts.DataIn, opts.DataOut, opts.CtxIn, opts.CtxOut)
 	if err != nil {
 		return ProgRunResult{}, err
@@ -383,8 +407,12 @@ type infoAttr struct {
 // ObjInfo fills info (struct bpf_prog_info, bpf_map_info, ...) for fd and
 // returns the length the kernel wrote.
 func ObjInfo(fd *FD, info []byte) (int, error) {
-	attr := infoAttr{BPFFD: fd.Uint(), InfoLen: uint32(len(info)), Info: SlicePointer(info)}
-	_, err := BPF(CmdObjGetInfoByFD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	n, err := fd.value()
+	if err != nil {
+		return 0, err
+	}
+	attr := infoAttr{BPFFD: n, InfoLen: uint32(len(info)), Info: SlicePointer(info)}
+	_, err = BPF(CmdObjGetInfoByFD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	keepAlive(info)
 	if err != nil {
 		return 0, err
@@ -439,10 +467,14 @@ type streamReadAttr struct {
 // it since the last read. A kernel without streams gives an error
 // satisfying errors.Is(err, ErrNoStreams).
 func ProgStreamRead(fd *FD, stream uint32) ([]byte, error) {
+	progFD, err := fd.value()
+	if err != nil {
+		return nil, err
+	}
 	var out []byte
 	buf := make([]byte, 16<<10)
 	for {
-		attr := streamReadAttr{StreamBuf: SlicePointer(buf), StreamBufLen: uint32(len(buf)), StreamID: stream, ProgFD: fd.Uint()}
+		attr := streamReadAttr{StreamBuf: SlicePointer(buf), StreamBufLen: uint32(len(buf)), StreamID: stream, ProgFD: progFD}
 		n, err := BPF(CmdProgStreamReadByFD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 		keepAlive(buf)
 		if err != nil {

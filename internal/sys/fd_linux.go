@@ -3,7 +3,7 @@
 package sys
 
 import (
-	"fmt"
+	"errors"
 	"runtime"
 	"sync"
 
@@ -33,15 +33,23 @@ func (fd *FD) Int() int {
 	return fd.raw
 }
 
-// Uint returns the descriptor for a bpf_attr field. It panics on a closed
-// descriptor because passing -1 to the kernel as a u32 would name a
-// different object's error path.
+// ErrClosed is returned for operations on a closed FD.
+var ErrClosed = errors.New("use of a closed BPF object")
+
+// Uint returns the descriptor for a bpf_attr field, or an invalid value
+// (which the kernel refuses with EBADF) once closed.
 func (fd *FD) Uint() uint32 {
+	return uint32(fd.Int())
+}
+
+// value is the descriptor for a bpf_attr field, or ErrClosed: a closed
+// descriptor's number may already name another object.
+func (fd *FD) value() (uint32, error) {
 	n := fd.Int()
 	if n < 0 {
-		panic(fmt.Sprintf("sys: use of closed file descriptor %p", fd))
+		return 0, ErrClosed
 	}
-	return uint32(n)
+	return uint32(n), nil
 }
 
 // Close closes the descriptor; later calls are no-ops.
