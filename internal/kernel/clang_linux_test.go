@@ -78,6 +78,8 @@ int features(void *ctx)
 		r |= 16;
 	if ((__u64)&bpf_no_such_var == 0)
 		r |= 32;
+	if (!!bpf_arena_reserve_pages)
+		r |= 64;
 	return r;
 }
 
@@ -132,7 +134,7 @@ func TestClangFeatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := []string{"LINUX_KERNEL_VERSION", "CONFIG_BPF_SYSCALL", "CO-RE field exists", "missing weak kfunc", "arena global via __arg_arena",
-		"missing weak ksym"}
+		"missing weak ksym", "address of a present kfunc"}
 	for i, n := range names {
 		if res.Retval&(1<<i) == 0 {
 			t.Errorf("%s: not working (retval %#x)", n, res.Retval)
