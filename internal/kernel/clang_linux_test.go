@@ -46,6 +46,7 @@ extern const int bpf_no_such_var __ksym __weak;
 
 struct task_struct___local {
 	int pid;
+	int no_such_field;
 } __attribute__((preserve_access_index));
 
 __noinline int add_arena(int __arena *p __arg_arena, int v)
@@ -68,7 +69,11 @@ int features(void *ctx)
 		r |= 1;
 	if (CONFIG_BPF_SYSCALL == 1)
 		r |= 2;
-	if (bpf_core_field_exists(struct task_struct___local, pid))
+	/* Locally pid is at offset 0 and both fields exist: only relocation
+	 * against the kernel's task_struct gives these answers. */
+	if (bpf_core_field_exists(struct task_struct___local, pid) &&
+	    bpf_core_field_offset(struct task_struct___local, pid) > 0 &&
+	    !bpf_core_field_exists(struct task_struct___local, no_such_field))
 		r |= 4;
 	if (!!bpf_no_such_kfunc)
 		r |= bpf_no_such_kfunc(1);
@@ -133,7 +138,7 @@ func TestClangFeatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := []string{"LINUX_KERNEL_VERSION", "CONFIG_BPF_SYSCALL", "CO-RE field exists", "missing weak kfunc", "arena global via __arg_arena",
+	names := []string{"LINUX_KERNEL_VERSION", "CONFIG_BPF_SYSCALL", "CO-RE field existence and offset", "missing weak kfunc", "arena global via __arg_arena",
 		"missing weak ksym", "address of a present kfunc"}
 	for i, n := range names {
 		if res.Retval&(1<<i) == 0 {
