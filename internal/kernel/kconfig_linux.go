@@ -98,7 +98,7 @@ func fillKconfig(data []byte, externs []*object.ExternSpec) error {
 				if e.Weak {
 					continue
 				}
-				return fmt.Errorf("kconfig extern %s: not set in the kernel config", e.Name)
+				return fmt.Errorf("kconfig extern %s: not set in the kernel config: %w", e.Name, unix.ESRCH)
 			}
 			val = v
 		}

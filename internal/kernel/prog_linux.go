@@ -247,7 +247,7 @@ func (c *collection) relocate(ps *object.ProgramSpec, insns asm.Instructions) er
 			ins.Constant = int64(uint64(km.fd.Uint()) | uint64(off)<<32)
 		case object.RelocKfunc, object.RelocKsym:
 			if err := c.relocateExtern(ins, r); err != nil {
-				return bad("%v", err)
+				return fmt.Errorf("program %s: instruction %d: %w", ps.Name, at, err)
 			}
 		default:
 			return bad("unknown relocation kind %d", r.Kind)
@@ -288,7 +288,8 @@ func (c *collection) relocateExtern(ins *asm.Instruction, r object.Relocation) e
 	}
 	missing := err != nil
 	if missing && !e.Weak {
-		return fmt.Errorf("kernel symbol %s: %w", e.Name, err)
+		// libbpf fails such a load with ESRCH too.
+		return fmt.Errorf("kernel symbol %w (%w)", err, unix.ESRCH)
 	}
 	var objIdx, objFD int32
 	if !missing && sym.module != "" {

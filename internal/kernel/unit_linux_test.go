@@ -13,6 +13,7 @@ import (
 	"github.com/bpfarena/bpfarena/internal/sys"
 	"github.com/bpfarena/bpfarena/object"
 	"github.com/cilium/ebpf/btf"
+	"golang.org/x/sys/unix"
 )
 
 func TestParseFaults(t *testing.T) {
@@ -261,5 +262,32 @@ func TestKernelBTFResolve(t *testing.T) {
 		if got, ok := tt.k.ids[symKey{tt.kind, tt.name}]; !ok || got != tt.want {
 			t.Errorf("%s (kind %d): %d (cached %v), want %d", tt.name, tt.kind, got, ok, tt.want)
 		}
+	}
+}
+
+// TestMissingExterns checks that a missing non-weak kfunc fails the load
+// with ESRCH, as libbpf does, and leaks nothing.
+func TestMissingExterns(t *testing.T) {
+	requireKernel(t)
+	spec, m := arenaSpec(4, 0, 0)
+	p := allocWriteProgram(m)
+	missing := &object.ExternSpec{Name: "bpf_no_such_kfunc_at_all", Kind: object.ExternKfunc}
+	r := p.Relocations[6]
+	r.Extern, r.Symbol = missing, missing.Name
+	p.Relocations[6] = r
+	spec.Programs = []*object.ProgramSpec{p}
+	spec.Externs = []*object.ExternSpec{missing}
+	warmUp(t)
+	fds := countFDs(t)
+	c, err := Load(spec, engine.Options{})
+	if err == nil {
+		c.Close()
+		t.Fatal("loaded with a missing kfunc")
+	}
+	if !errors.Is(err, unix.ESRCH) || !errors.Is(err, errSymNotFound) {
+		t.Errorf("error %v, want ESRCH", err)
+	}
+	if n := countFDs(t); n != fds {
+		t.Errorf("leaked %d fds", n-fds)
 	}
 }
