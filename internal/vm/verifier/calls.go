@@ -23,7 +23,9 @@ const (
 	argMemOrNull          // pointer to memory or NULL
 	argFunc               // a subprogram (callback)
 	argRingbufMem         // memory from bpf_ringbuf_reserve
-	argStack              // pointer to the stack (iterator, irq flags)
+	argStack              // pointer to the stack (irq flags)
+	argIter               // pointer to a bpf_iter_num on the stack
+	argKfuncMap           // a map, as a trusted kfunc argument
 	argMapValueP          // pointer into a map value (locks)
 )
 
@@ -78,12 +80,12 @@ var helpers = map[int32]proto{
 // kfuncs are the kernel functions the vm engine provides, by name, with
 // the flags the kernel gives them (KF_SLEEPABLE).
 var kfuncs = map[string]proto{
-	"bpf_arena_alloc_pages":   {args: []argKind{argMapPtr, argAny, argScalar, argScalar, argScalar}, sleepable: true},
-	"bpf_arena_free_pages":    {args: []argKind{argMapPtr, argAny, argScalar}, ret: retVoid, sleepable: true},
-	"bpf_arena_reserve_pages": {args: []argKind{argMapPtr, argAny, argScalar}, sleepable: true},
-	"bpf_iter_num_new":        {args: []argKind{argStack, argScalar, argScalar}},
-	"bpf_iter_num_next":       {args: []argKind{argStack}, ret: retIntOrNull},
-	"bpf_iter_num_destroy":    {args: []argKind{argStack}, ret: retVoid},
+	"bpf_arena_alloc_pages":   {args: []argKind{argKfuncMap, argAny, argScalar, argScalar, argScalar}, sleepable: true},
+	"bpf_arena_free_pages":    {args: []argKind{argKfuncMap, argAny, argScalar}, ret: retVoid, sleepable: true},
+	"bpf_arena_reserve_pages": {args: []argKind{argKfuncMap, argAny, argScalar}, sleepable: true},
+	"bpf_iter_num_new":        {args: []argKind{argIter, argScalar, argScalar}},
+	"bpf_iter_num_next":       {args: []argKind{argIter}, ret: retIntOrNull},
+	"bpf_iter_num_destroy":    {args: []argKind{argIter}, ret: retVoid},
 	"bpf_preempt_disable":     {ret: retVoid},
 	"bpf_preempt_enable":      {ret: retVoid},
 	"bpf_local_irq_save":      {args: []argKind{argStack}, ret: retVoid},
@@ -203,6 +205,17 @@ func (v *verifier) checkArgs(pc int, st *state, p proto) ([]value, error) {
 			if !x.is(kFunc) {
 				bad = "func"
 			}
+		case argKfuncMap:
+			switch {
+			case x.has(kScalar):
+				return nil, v.fail(pc, syscall.EACCES, fmt.Sprintf("Possibly NULL pointer passed to trusted arg%d", i))
+			case !x.is(kMapPtr):
+				return nil, v.fail(pc, syscall.EINVAL, fmt.Sprintf("R%d must be referenced or trusted", r))
+			}
+		case argIter:
+			if !x.is(kStack) || !x.offOK || int(x.frame) < 0 || int(x.frame) >= len(st.frames) {
+				return nil, v.fail(pc, syscall.EINVAL, fmt.Sprintf("arg#%d expected pointer to an iterator on stack", i))
+			}
 		case argStack:
 			if !x.is(kStack) {
 				return nil, v.fail(pc, syscall.EINVAL, fmt.Sprintf("arg#%d expected pointer to an iterator on stack", i))
@@ -254,10 +267,14 @@ func (v *verifier) kfuncCall(pc int, st *state, ins asm.Instruction) ([]item, er
 			return nil, v.fail(pc, syscall.EACCES, "kernel func "+name+" is sleepable within "+region)
 		}
 	}
-	if _, err := v.checkArgs(pc, st, p); err != nil {
+	args, err := v.checkArgs(pc, st, p)
+	if err != nil {
 		return nil, err
 	}
 	if err := v.sections(pc, st, name); err != nil {
+		return nil, err
+	}
+	if err := v.iterator(pc, st, name, args[0]); err != nil {
 		return nil, err
 	}
 	var r0 value
@@ -481,5 +498,45 @@ func (v *verifier) sections(pc int, st *state, name string) error {
 	}
 	// bpf_res_spin_lock holds the lock only where it returned 0, which
 	// this pass does not follow: resilient locks are not tracked.
+	return nil
+}
+
+// iterator follows the life of a bpf_iter_num on the stack: created by
+// bpf_iter_num_new on a free slot, used and destroyed only while live.
+func (v *verifier) iterator(pc int, st *state, name string, it value) error {
+	var live bool
+	switch name {
+	case "bpf_iter_num_new", "bpf_iter_num_next", "bpf_iter_num_destroy":
+		live = st.frames[it.frame].slotRead(it.off).b[0] == byteIter
+	default:
+		return nil
+	}
+	o := it.off
+	if o < -maxStack || o+8 > 0 || o%8 != 0 {
+		return v.fail(pc, syscall.EINVAL, "arg#0 expected pointer to an iterator on stack")
+	}
+	f := st.frames[it.frame]
+	switch name {
+	case "bpf_iter_num_new":
+		if live {
+			return v.fail(pc, syscall.EINVAL, "expected uninitialized iter_num as arg #0")
+		}
+		s := f.slotAt(o)
+		*s = slot{}
+		for i := range s.b {
+			s.b[i] = byteIter
+		}
+		st.iters++
+	case "bpf_iter_num_next":
+		if !live {
+			return v.fail(pc, syscall.EINVAL, "expected an initialized iter_num as arg #0")
+		}
+	case "bpf_iter_num_destroy":
+		if !live {
+			return v.fail(pc, syscall.EINVAL, "expected an initialized iter_num as arg #0")
+		}
+		*f.slotAt(o) = slot{}
+		st.iters--
+	}
 	return nil
 }

@@ -46,9 +46,10 @@
 //     and division operands, helper size arguments or program return codes.
 //   - Packet accesses are checked against data_end comparisons only at
 //     constant offsets; data_meta is not checked.
-//   - References (ring buffer records, iterators) and bpf_res_spin_lock are
-//     not tracked: "Unreleased reference" and the iterator protocol errors
-//     are not reported.
+//   - Ring buffer records and bpf_res_spin_lock are not tracked
+//     ("Unreleased reference" is not reported for them); bpf_iter_num
+//     iterators are (created once, used while live, destroyed before
+//     exit).
 //   - Context fields are not checked per program type beyond the packet
 //     pointers of XDP and tc programs.
 //   - Loops are not proven to end; the kernel may find a program too

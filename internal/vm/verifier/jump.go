@@ -288,6 +288,8 @@ func (v *verifier) checkSections(pc int, st *state, what string) error {
 	switch {
 	case st.locks > 0:
 		region = "bpf_spin_lock-ed"
+	case st.iters > 0:
+		return v.fail(pc, syscall.EINVAL, what+" would lead to reference leak")
 	case st.irq > 0:
 		region = "bpf_local_irq_save-ed"
 	case st.rcu > 0:

@@ -8,6 +8,7 @@ const (
 	byteMisc                // written with data the verifier does not follow
 	byteZero                // written with zero
 	byteSpill               // part of a spilled register (slot.v)
+	byteIter                // part of a live bpf_iter_num
 )
 
 // maxStack is the size of one frame's stack, as in the kernel.
@@ -54,13 +55,16 @@ type state struct {
 	// Critical sections the program is in: bpf_preempt_disable,
 	// bpf_local_irq_save, bpf_rcu_read_lock and bpf_res_spin_lock depths.
 	preempt, irq, rcu, locks int8
+	// iters counts the live bpf_iter_num iterators (references the
+	// program must release).
+	iters int8
 }
 
 func (s *state) cur() *frame { return s.frames[len(s.frames)-1] }
 
 func (s *state) clone() *state {
 	n := &state{frames: make([]*frame, len(s.frames)), pkt: s.pkt,
-		preempt: s.preempt, irq: s.irq, rcu: s.rcu, locks: s.locks}
+		preempt: s.preempt, irq: s.irq, rcu: s.rcu, locks: s.locks, iters: s.iters}
 	for i, f := range s.frames {
 		f.owned, f.sliceOwned = 0, false
 		g := *f
@@ -137,6 +141,7 @@ func joinState(a, b *state) *state {
 	// should they meet anyway, the deeper one is kept, so that leaving
 	// the program inside a section is still caught.
 	r.preempt, r.irq, r.rcu, r.locks = max(a.preempt, b.preempt), max(a.irq, b.irq), max(a.rcu, b.rcu), max(a.locks, b.locks)
+	r.iters = max(a.iters, b.iters)
 	for i, f := range r.frames {
 		g := b.frames[i]
 		for j := range f.regs {
@@ -176,6 +181,8 @@ func joinSlot(a, b slot) slot {
 			r.b[i] = byteInvalid
 		case x == byteZero && y == byteZero:
 			r.b[i] = byteZero
+		case x == byteIter && y == byteIter:
+			r.b[i] = byteIter
 		case x == byteZero && y == byteSpill && b.v.isZero(), y == byteZero && x == byteSpill && a.v.isZero():
 			r.b[i] = byteZero
 		default:
@@ -188,7 +195,7 @@ func joinSlot(a, b slot) slot {
 // coversState reports whether a describes every machine state b describes.
 func coversState(a, b *state) bool {
 	if len(a.frames) != len(b.frames) || a.pkt > b.pkt ||
-		a.preempt != b.preempt || a.irq != b.irq || a.rcu != b.rcu || a.locks != b.locks {
+		a.preempt != b.preempt || a.irq != b.irq || a.rcu != b.rcu || a.locks != b.locks || a.iters != b.iters {
 		return false
 	}
 	for i, f := range a.frames {
@@ -236,6 +243,10 @@ func coversSlot(a, b slot) bool {
 			}
 		case byteZero:
 			if !(y == byteZero || y == byteSpill && b.v.isZero()) {
+				return false
+			}
+		case byteIter:
+			if y != byteIter {
 				return false
 			}
 		}

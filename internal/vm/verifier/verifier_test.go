@@ -377,6 +377,26 @@ func TestArenaKfuncs(t *testing.T) {
 			msg: "R0 invalid mem access 'scalar'", errno: syscall.EACCES, insn: 7,
 		},
 		{
+			name: "alloc pages without a map",
+			prog: sleepable(prog([]ins{
+				movImm(asm.R1, 0), movImm(asm.R2, 0), movImm(asm.R3, 1), movImm(asm.R4, -1), movImm(asm.R5, 0),
+				kcall(),
+				movImm(asm.R0, 0),
+				exit(),
+			}, rels{5: kfRel("bpf_arena_alloc_pages")})),
+			msg: "Possibly NULL pointer passed to trusted arg0", errno: syscall.EACCES, insn: 5,
+		},
+		{
+			name: "alloc pages given a map value",
+			prog: sleepable(prog([]ins{
+				ldMapValue(asm.R1, 0), movImm(asm.R2, 0), movImm(asm.R3, 1), movImm(asm.R4, -1), movImm(asm.R5, 0),
+				kcall(),
+				movImm(asm.R0, 0),
+				exit(),
+			}, rels{0: valRel(testBSS, 0), 5: kfRel("bpf_arena_alloc_pages")})),
+			msg: "R1 must be referenced or trusted", errno: syscall.EINVAL, insn: 6,
+		},
+		{
 			name: "free pages",
 			prog: sleepable(prog([]ins{
 				ldMap(asm.R1), movImm(asm.R2, 0), movImm(asm.R3, 1),
@@ -415,6 +435,29 @@ func TestArenaKfuncs(t *testing.T) {
 				exit(),
 			}, rels{4: kfRel("bpf_iter_num_new"), 7: kfRel("bpf_iter_num_next"), 13: kfRel("bpf_iter_num_destroy")}),
 			access: map[int]Access{9: AccessOther},
+		},
+		{
+			name: "iterator used before it is created",
+			prog: prog([]ins{mov(asm.R1, asm.R10), aluImm(asm.ALUAdd, asm.R1, -8), kcall(), movImm(asm.R0, 0), exit()},
+				rels{2: kfRel("bpf_iter_num_next")}),
+			msg: "expected an initialized iter_num as arg #0", errno: syscall.EINVAL, insn: 2,
+		},
+		{
+			name: "iterator created twice",
+			prog: prog([]ins{
+				mov(asm.R1, asm.R10), aluImm(asm.ALUAdd, asm.R1, -8), movImm(asm.R2, 0), movImm(asm.R3, 1), kcall(),
+				mov(asm.R1, asm.R10), aluImm(asm.ALUAdd, asm.R1, -8), movImm(asm.R2, 0), movImm(asm.R3, 1), kcall(),
+				movImm(asm.R0, 0), exit(),
+			}, rels{4: kfRel("bpf_iter_num_new"), 9: kfRel("bpf_iter_num_new")}),
+			msg: "expected uninitialized iter_num as arg #0", errno: syscall.EINVAL, insn: 9,
+		},
+		{
+			name: "iterator not destroyed",
+			prog: prog([]ins{
+				mov(asm.R1, asm.R10), aluImm(asm.ALUAdd, asm.R1, -8), movImm(asm.R2, 0), movImm(asm.R3, 1), kcall(),
+				movImm(asm.R0, 0), exit(),
+			}, rels{4: kfRel("bpf_iter_num_new")}),
+			msg: "BPF_EXIT instruction in main prog would lead to reference leak", errno: syscall.EINVAL, insn: 6,
 		},
 		{
 			name: "iterator not on the stack",
