@@ -70,12 +70,15 @@ const (
 	// GenSubprogs: calls of static subprograms that take an arena pointer
 	// and have their own stack frame and registers r6-r9.
 	GenSubprogs
+	// GenWildAddr: page kfunc calls on any address, below the arena's
+	// start included.
+	GenWildAddr
 )
 
 // genFeatureNames are the features' short names, in bit order.
 var genFeatureNames = []string{
 	"ldsx", "fetch-bitwise", "acquire-release", "pointer-alu", "calls", "loops",
-	"pointer-store", "casts", "reserve", "stack-atomics", "straddle", "nodes", "null-addr", "dirty-fetch32", "map-value", "pointer-compare", "no-user-conv", "globals", "subprogs",
+	"pointer-store", "casts", "reserve", "stack-atomics", "straddle", "nodes", "null-addr", "dirty-fetch32", "map-value", "pointer-compare", "no-user-conv", "globals", "subprogs", "wild-addr",
 }
 
 func (f GenFeature) String() string {
@@ -289,9 +292,11 @@ func Generate(r *rand.Rand, cfg GenConfig) *object.Spec {
 	if g.has(GenNoUserConv) && g.chance(0.25) {
 		g.arena.Flags |= object.FlagNoUserConv
 	}
-	if g.has(GenGlobals) && g.chance(0.2) {
+	if g.has(GenGlobals) && g.chance(0.2) && g.pages > 1 {
+		// The globals leave a page free for the prologue's allocation,
+		// whose address everything else is computed from.
 		n := []int{8, 100, 4096, 4097, 9000}[g.pick(5)]
-		n = min(n, int(g.pages)*4096)
+		n = min(n, int(g.pages-1)*4096)
 		g.arena.Contents = make([]byte, n)
 		// Only the start varies, so that a case prints short.
 		for i := range min(n, 64) {
@@ -533,7 +538,7 @@ func (g *generator) pageCall(base asm.Register) {
 		g.b.emit(movImm(asm.R2, 0))
 	case kind == 2 && g.chance(0.05):
 		g.b.emit(movImm(asm.R2, 0))
-	case g.inBody() && g.chance(0.1):
+	case g.inBody() && g.has(GenWildAddr) && g.chance(0.1):
 		// Wherever the moving pointer is.
 		g.b.emit(movReg(asm.R2, regPtr))
 	case g.has(GenMapValue) && g.chance(0.15):
@@ -580,7 +585,8 @@ func (g *generator) prologue() {
 	// First page(s): lowest first fit, so page 0. Its address is the base
 	// everything else is computed from.
 	g.loadMap(asm.R1)
-	g.b.emit(movImm(asm.R2, 0), movImm(asm.R3, int32(1+g.pick(2))), movImm(asm.R4, -1), movImm(asm.R5, 0))
+	free := int(g.pages) - (len(g.arena.Contents)+4095)/4096
+	g.b.emit(movImm(asm.R2, 0), movImm(asm.R3, int32(min(1+g.pick(2), free))), movImm(asm.R4, -1), movImm(asm.R5, 0))
 	g.callKfunc("bpf_arena_alloc_pages")
 	g.b.emit(movReg(asm.R7, asm.R0))
 	g.b.emit(movImm(asm.R8, 0))
@@ -1306,7 +1312,7 @@ func probeProgram(f GenFeature, cfg GenConfig) *object.Spec {
 
 // allFeatures lists every generator feature.
 var allFeatures = []GenFeature{GenSignExtArenaLoad, GenArenaFetchBitwise, GenLoadAcquire, GenPointerALU,
-	GenBodyCalls, GenLoops, GenStorePointer, GenPointerCasts, GenReserve, GenStackAtomics, GenStraddle, GenNodes, GenNullAddr, GenDirtyFetch32, GenMapValue, GenPointerCompare, GenNoUserConv, GenGlobals, GenSubprogs}
+	GenBodyCalls, GenLoops, GenStorePointer, GenPointerCasts, GenReserve, GenStackAtomics, GenStraddle, GenNodes, GenNullAddr, GenDirtyFetch32, GenMapValue, GenPointerCompare, GenNoUserConv, GenGlobals, GenSubprogs, GenWildAddr}
 
 // ProbeFeatures loads, on the kernel, one program per generator feature
 // and returns the features whose program the verifier rejects: constructs

@@ -384,6 +384,32 @@ var randomRegressions = []randomCase{
 		open:   "as above, with the count in a register",
 	},
 	{
+		name: "free below the arena's start",
+		// step 0 (rnd): retval vm: page 1 (start+0x1000), kernel: start-0x1000
+		// arena page 1 (offset 0x1000): present on vm true, on kernel false
+		insns: withAlloc(
+			asm.Instruction{OpCode: 0xbf, Dst: asm.R7},                       // r7 = r0: page 0
+			asm.Instruction{OpCode: 0x18, Dst: asm.R1, Src: asm.PseudoMapFD}, // r1 = map[arena]
+			asm.Instruction{OpCode: 0xbf, Dst: asm.R2, Src: asm.R7},          // r2 = r7
+			asm.Instruction{OpCode: 0x07, Dst: asm.R2, Constant: -4096},      // r2 += -4096
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R3, Constant: 1},          // r3 = 1
+			asm.Instruction{OpCode: 0x85, Src: asm.PseudoKfuncCall},          // call bpf_arena_free_pages
+			asm.Instruction{OpCode: 0x18, Dst: asm.R1, Src: asm.PseudoMapFD}, // r1 = map[arena]
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R2},                       // r2 = 0
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R3, Constant: 1},          // r3 = 1
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R4, Constant: -1},         // r4 = -1
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R5},                       // r5 = 0
+			asm.Instruction{OpCode: 0x85, Src: asm.PseudoKfuncCall},          // call bpf_arena_alloc_pages
+			asm.Instruction{OpCode: 0x1f, Dst: asm.R0, Src: asm.R7},          // r0 -= r7
+			asm.Instruction{OpCode: 0x95},                                    // exit
+		),
+		relocs: map[int]string{0: "arena", 5: "bpf_arena_alloc_pages", 7: "arena", 11: "bpf_arena_free_pages",
+			12: "arena", 17: "bpf_arena_alloc_pages"},
+		open: "a kernel bug: bpf_arena_free_pages on an address below user_vm_start (low 32 bits) passes " +
+			"the end check, and range_tree_set marks a page past the arena free (pgoff (u32)(addr - start) >> 12); " +
+			"the next NULL-address allocation, best fit, hands out that page, mapped below the arena's start",
+	},
+	{
 		name: "32-bit fetch that faults, on a register with its upper half set",
 		// step 0 (rnd): retval vm -1 (0xffffffff), kernel 0 (0x0)
 		insns: withAlloc(

@@ -246,8 +246,14 @@ func Shrink(spec *object.Spec, steps []Step, first *DiffReport, budget int) (*Sh
 				hi -= size
 			}
 		}
-		// Simplify constants and offsets.
+		// Simplify constants and offsets, but not the arguments of kfunc
+		// calls: a page count of 0 or a NULL address leads to other
+		// differences than the one being chased.
+		args := kfuncArgs(fp.insns)
 		for i := range fp.insns {
+			if args[i] {
+				continue
+			}
 			for _, c := range simpler(fp.insns[i], fp.relocs[i]) {
 				cand := fp.clone()
 				cand.insns[i] = c
@@ -309,6 +315,21 @@ func mustFlatten(ps *object.ProgramSpec) *flatProgram {
 // stack slot they read in the prologue, which has no branches; removing
 // such a store leaves reads of whatever the kernel's stack held.
 func readsUnwrittenStack(insns asm.Instructions) bool {
+	// Each function has its own frame: its reads count only its writes.
+	fs := funcsOf(insns)
+	for k, f := range fs {
+		end := len(insns)
+		if k+1 < len(fs) {
+			end = fs[k+1].Index
+		}
+		if frameReadsUnwritten(insns[f.Index:end]) {
+			return true
+		}
+	}
+	return false
+}
+
+func frameReadsUnwritten(insns asm.Instructions) bool {
 	var written [512]bool
 	straight := true
 	for _, ins := range insns {
@@ -388,6 +409,27 @@ func usesReserve(spec *object.Spec) bool {
 		}
 	}
 	return false
+}
+
+// kfuncArgs marks the instructions that set up the arguments of a kfunc
+// call: those writing r1-r5 in the straight run of code before it.
+func kfuncArgs(insns asm.Instructions) map[int]bool {
+	args := map[int]bool{}
+	for c, ins := range insns {
+		if !ins.IsKfuncCall() {
+			continue
+		}
+		for i := c - 1; i >= 0 && c-i <= 8; i-- {
+			p := insns[i]
+			if p.IsCall() || p.IsJump() || p.IsExit() {
+				break
+			}
+			if p.Dst >= asm.R1 && p.Dst <= asm.R5 && (p.IsALU() || p.IsLoadImm64()) {
+				args[i] = true
+			}
+		}
+	}
+	return args
 }
 
 // simpler returns variants of ins with smaller constants, simplest first.
