@@ -297,7 +297,21 @@ func (c *collection) createMap(spec *object.Spec, objName string, m *object.MapS
 		}
 	}
 	if m.InnerMap != nil {
-		return nil, fmt.Errorf("map %s: map-in-map types are not supported by the kernel engine yet", m.Name)
+		// The kernel takes the inner map's shape from a template map,
+		// which is not needed once the outer map exists.
+		inner, err := sys.MapCreate(&sys.MapCreateAttr{
+			MapType:    uint32(m.InnerMap.Type),
+			KeySize:    m.InnerMap.KeySize,
+			ValueSize:  m.InnerMap.ValueSize,
+			MaxEntries: m.InnerMap.MaxEntries,
+			MapFlags:   m.InnerMap.Flags,
+			MapName:    sys.NewObjName(sanitizeName(m.InnerMap.Name)),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create inner map of %s: %w", m.Name, mapCreateError(err))
+		}
+		defer inner.Close()
+		attr.InnerMapFD = inner.Uint()
 	}
 	// BTF key/value types matter for maps with special fields (spin locks,
 	// timers); the arena takes none. Global data maps get their DATASEC as

@@ -66,6 +66,7 @@ func TestMaps(t *testing.T) {
 		{&object.MapSpec{Name: "pcpu_array", Type: object.PerCPUArray, KeySize: 4, ValueSize: 4, MaxEntries: 2}, 8 * ncpu, false},
 		{&object.MapSpec{Name: "pcpu_hash", Type: object.PerCPUHash, KeySize: 4, ValueSize: 8, MaxEntries: 2}, 8 * ncpu, true},
 		{&object.MapSpec{Name: "a_very_long_map_name", Type: object.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 2}, 8, true},
+		{&object.MapSpec{Name: "inner_like", Type: object.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}, 8, false},
 	}
 	spec, _ := arenaSpec(1, 0, 0)
 	for _, tt := range tests {
@@ -73,6 +74,8 @@ func TestMaps(t *testing.T) {
 		spec.Maps = append(spec.Maps, tt.m)
 	}
 	spec.Maps = append(spec.Maps, &object.MapSpec{Name: "rb", Type: object.RingBuf, MaxEntries: 4096, Section: ".maps"})
+	spec.Maps = append(spec.Maps, &object.MapSpec{Name: "outer", Type: object.ArrayOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 2, Section: ".maps",
+		InnerMap: &object.MapSpec{Name: "inner", Type: object.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}})
 	c, err := Load(spec, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +112,16 @@ func TestMaps(t *testing.T) {
 	}
 	if m, ok := c.Map("rb"); !ok || m.FD() < 0 {
 		t.Error("ring buffer missing")
+	}
+	// A map of maps takes the fd of a map shaped like its template.
+	outer, _ := c.Map("outer")
+	inner, _ := c.Map("array")
+	if err := outer.Update(make([]byte, 4), binary.LittleEndian.AppendUint32(nil, uint32(inner.FD())), 0); !errors.Is(err, unix.EINVAL) {
+		t.Errorf("outer map took a map of another shape: %v", err)
+	}
+	like, _ := c.Map("inner_like")
+	if err := outer.Update(make([]byte, 4), binary.LittleEndian.AppendUint32(nil, uint32(like.FD())), 0); err != nil {
+		t.Errorf("outer map refused a map of the template's shape: %v", err)
 	}
 	// The arena itself refuses element operations, as the kernel does.
 	m, _ := c.Map("arena")
