@@ -66,7 +66,7 @@ func TestMaps(t *testing.T) {
 		{&object.MapSpec{Name: "pcpu_array", Type: object.PerCPUArray, KeySize: 4, ValueSize: 4, MaxEntries: 2}, 8 * ncpu, false},
 		{&object.MapSpec{Name: "pcpu_hash", Type: object.PerCPUHash, KeySize: 4, ValueSize: 8, MaxEntries: 2}, 8 * ncpu, true},
 		{&object.MapSpec{Name: "a_very_long_map_name", Type: object.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 2}, 8, true},
-		{&object.MapSpec{Name: "inner_like", Type: object.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}, 8, false},
+		{&object.MapSpec{Name: "inner_like", Type: object.Array, KeySize: 4, ValueSize: 8, MaxEntries: 2}, 8, false},
 	}
 	spec, _ := arenaSpec(1, 0, 0)
 	for _, tt := range tests {
@@ -75,7 +75,7 @@ func TestMaps(t *testing.T) {
 	}
 	spec.Maps = append(spec.Maps, &object.MapSpec{Name: "rb", Type: object.RingBuf, MaxEntries: 4096, Section: ".maps"})
 	spec.Maps = append(spec.Maps, &object.MapSpec{Name: "outer", Type: object.ArrayOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 2, Section: ".maps",
-		InnerMap: &object.MapSpec{Name: "inner", Type: object.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}})
+		InnerMap: &object.MapSpec{Name: "inner", Type: object.Array, KeySize: 4, ValueSize: 8, MaxEntries: 2}})
 	c, err := Load(spec, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
