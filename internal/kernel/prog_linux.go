@@ -427,7 +427,9 @@ func (p *program) Run(opts engine.RunOptions) (engine.RunResult, error) {
 		if opts.ContextOutSize > 0 {
 			ro.CtxOut = make([]byte, opts.ContextOutSize)
 		}
-		if opts.CPU != 0 {
+		// Only raw tracepoint runs can be placed on a CPU; the kernel
+		// refuses the flag for packet programs, which run where called.
+		if opts.CPU != 0 && p.spec.Type == object.RawTracepoint {
 			ro.Flags |= sys.TestRunOnCPU
 			ro.CPU = opts.CPU
 		}
