@@ -48,52 +48,50 @@ type proto struct {
 	sleepable bool
 }
 
-// helpers are the helper functions the vm engine provides, by id.
+// helpers are the helper functions the vm engine provides, by id (the
+// interpreter's table: internal/vm/helpers.go).
 var helpers = map[int32]proto{
-	1:   {args: []argKind{argMapPtr, argMapKey}, ret: retMapValueOrNull},                   // map_lookup_elem
-	2:   {args: []argKind{argMapPtr, argMapKey, argMapValue, argScalar}},                   // map_update_elem
-	3:   {args: []argKind{argMapPtr, argMapKey}},                                           // map_delete_elem
-	5:   {},                                                                                // ktime_get_ns
-	6:   {args: []argKind{argMem, argScalar, argAny, argAny, argAny}},                      // trace_printk
-	7:   {},                                                                                // get_prandom_u32
-	8:   {},                                                                                // get_smp_processor_id
-	14:  {},                                                                                // get_current_pid_tgid
-	15:  {},                                                                                // get_current_uid_gid
-	87:  {args: []argKind{argMapPtr, argMapValue, argScalar}},                              // map_push_elem
-	88:  {args: []argKind{argMapPtr, argMem}},                                              // map_pop_elem
-	89:  {args: []argKind{argMapPtr, argMem}},                                              // map_peek_elem
-	125: {},                                                                                // ktime_get_boot_ns
-	130: {args: []argKind{argMapPtr, argMem, argScalar, argScalar}},                        // ringbuf_output
-	131: {args: []argKind{argMapPtr, argScalar, argScalar}, ret: retMemOrNull, sizeArg: 1}, // ringbuf_reserve
-	132: {args: []argKind{argRingbufMem, argScalar}, ret: retVoid},                         // ringbuf_submit
-	133: {args: []argKind{argRingbufMem, argScalar}, ret: retVoid},                         // ringbuf_discard
-	134: {args: []argKind{argMapPtr, argScalar}},                                           // ringbuf_query
-	160: {},                                                                                // ktime_get_coarse_ns
-	164: {args: []argKind{argMapPtr, argFunc, argAny, argScalar}},                          // for_each_map_elem
-	165: {args: []argKind{argMem, argScalar, argMem, argMemOrNull, argScalar}},             // snprintf
-	177: {args: []argKind{argMem, argScalar, argMemOrNull, argScalar}},                     // trace_vprintk
-	181: {args: []argKind{argScalar, argFunc, argAny, argScalar}},                          // loop
-	182: {args: []argKind{argMem, argScalar, argMem}},                                      // strncmp
-	208: {},                                                                                // ktime_get_tai_ns
+	1:   {args: []argKind{argMapPtr, argMapKey}, ret: retMapValueOrNull},            // map_lookup_elem
+	2:   {args: []argKind{argMapPtr, argMapKey, argMapValue, argScalar}},            // map_update_elem
+	3:   {args: []argKind{argMapPtr, argMapKey}},                                    // map_delete_elem
+	5:   {},                                                                         // ktime_get_ns
+	6:   {args: []argKind{argMem, argScalar, argAny, argAny, argAny}},               // trace_printk
+	7:   {},                                                                         // get_prandom_u32
+	8:   {},                                                                         // get_smp_processor_id
+	14:  {},                                                                         // get_current_pid_tgid
+	42:  {},                                                                         // get_numa_node_id
+	93:  {args: []argKind{argMapValueP}, ret: retVoid},                              // spin_lock
+	94:  {args: []argKind{argMapValueP}, ret: retVoid},                              // spin_unlock
+	112: {args: []argKind{argMem, argScalar, argAny}},                               // probe_read_user
+	113: {args: []argKind{argMem, argScalar, argAny}},                               // probe_read_kernel
+	118: {},                                                                         // jiffies64
+	125: {},                                                                         // ktime_get_boot_ns
+	160: {},                                                                         // ktime_get_coarse_ns
+	181: {args: []argKind{argScalar, argFunc, argAny, argScalar}},                   // loop
+	195: {args: []argKind{argMapPtr, argMapKey, argScalar}, ret: retMapValueOrNull}, // map_lookup_percpu_elem
 }
 
 // kfuncs are the kernel functions the vm engine provides, by name, with
 // the flags the kernel gives them (KF_SLEEPABLE).
 var kfuncs = map[string]proto{
-	"bpf_arena_alloc_pages":   {args: []argKind{argKfuncMap, argAny, argScalar, argScalar, argScalar}, sleepable: true},
-	"bpf_arena_free_pages":    {args: []argKind{argKfuncMap, argAny, argScalar}, ret: retVoid, sleepable: true},
-	"bpf_arena_reserve_pages": {args: []argKind{argKfuncMap, argAny, argScalar}, sleepable: true},
-	"bpf_iter_num_new":        {args: []argKind{argIter, argScalar, argScalar}},
-	"bpf_iter_num_next":       {args: []argKind{argIter}, ret: retIntOrNull},
-	"bpf_iter_num_destroy":    {args: []argKind{argIter}, ret: retVoid},
-	"bpf_preempt_disable":     {ret: retVoid},
-	"bpf_preempt_enable":      {ret: retVoid},
-	"bpf_local_irq_save":      {args: []argKind{argStack}, ret: retVoid},
-	"bpf_local_irq_restore":   {args: []argKind{argStack}, ret: retVoid},
-	"bpf_res_spin_lock":       {args: []argKind{argMapValueP}},
-	"bpf_res_spin_unlock":     {args: []argKind{argMapValueP}, ret: retVoid},
-	"bpf_rcu_read_lock":       {ret: retVoid},
-	"bpf_rcu_read_unlock":     {ret: retVoid},
+	"bpf_arena_alloc_pages":          {args: []argKind{argKfuncMap, argAny, argScalar, argScalar, argScalar}, sleepable: true},
+	"bpf_arena_free_pages":           {args: []argKind{argKfuncMap, argAny, argScalar}, ret: retVoid, sleepable: true},
+	"bpf_arena_reserve_pages":        {args: []argKind{argKfuncMap, argAny, argScalar}, sleepable: true},
+	"bpf_iter_num_new":               {args: []argKind{argIter, argScalar, argScalar}},
+	"bpf_iter_num_next":              {args: []argKind{argIter}, ret: retIntOrNull},
+	"bpf_iter_num_destroy":           {args: []argKind{argIter}, ret: retVoid},
+	"bpf_preempt_disable":            {ret: retVoid},
+	"bpf_preempt_enable":             {ret: retVoid},
+	"bpf_local_irq_save":             {args: []argKind{argStack}, ret: retVoid},
+	"bpf_local_irq_restore":          {args: []argKind{argStack}, ret: retVoid},
+	"bpf_res_spin_lock":              {args: []argKind{argMapValueP}},
+	"bpf_res_spin_unlock":            {args: []argKind{argMapValueP}, ret: retVoid},
+	"bpf_res_spin_lock_irqsave":      {args: []argKind{argMapValueP, argStack}},
+	"bpf_res_spin_unlock_irqrestore": {args: []argKind{argMapValueP, argStack}, ret: retVoid},
+	"bpf_stream_vprintk":             {args: []argKind{argScalar, argMem, argMemOrNull, argScalar, argAny}},
+	"bpf_stream_vprintk_impl":        {args: []argKind{argScalar, argMem, argMemOrNull, argScalar, argAny}},
+	"bpf_rcu_read_lock":              {ret: retVoid},
+	"bpf_rcu_read_unlock":            {ret: retVoid},
 }
 
 // helperMax is __BPF_FUNC_MAX_ID of Linux 6.18.
@@ -108,6 +106,9 @@ func (v *verifier) call(pc int, st *state, ins asm.Instruction) ([]item, error) 
 		return v.kfuncCall(pc, st, ins)
 	}
 	id := int32(ins.Constant)
+	if st.locks > 0 && id != 94 {
+		return nil, v.fail(pc, syscall.EINVAL, "function calls are not allowed while holding a lock")
+	}
 	p, ok := helpers[id]
 	if !ok {
 		name := asm.HelperName(id)
@@ -140,9 +141,21 @@ func (v *verifier) call(pc int, st *state, ins asm.Instruction) ([]item, error) 
 		}
 	}
 	next := []item{{pc + 1, st}}
-	if id == 181 || id == 164 {
-		// bpf_loop and bpf_for_each_map_elem call their callback zero or
-		// more times; the callback gets (index or map, ctx) here.
+	switch id {
+	case 93:
+		if st.locks > 0 {
+			return nil, v.fail(pc, syscall.EINVAL, "Locking two bpf_spin_locks are not allowed")
+		}
+		st.locks++
+	case 94:
+		if st.locks == 0 {
+			return nil, v.fail(pc, syscall.EINVAL, "bpf_spin_unlock without taking a lock")
+		}
+		st.locks--
+	}
+	if id == 181 {
+		// bpf_loop calls its callback zero or more times, with the
+		// iteration number and the context argument.
 		fnArg := args[1]
 		if !fnArg.is(kFunc) {
 			return nil, v.fail(pc, syscall.EACCES, fmt.Sprintf("R2 type=%s expected=func", fnArg.typeName()))
@@ -243,6 +256,9 @@ func (v *verifier) kfuncCall(pc int, st *state, ins asm.Instruction) ([]item, er
 	if ok && rel.Extern != nil {
 		name = rel.Extern.Name
 	}
+	if st.locks > 0 {
+		return nil, v.fail(pc, syscall.EINVAL, "function calls are not allowed while holding a lock")
+	}
 	p, known := kfuncs[name]
 	if !known {
 		if name == "" || (rel.Extern != nil && rel.Extern.Weak) {
@@ -300,6 +316,12 @@ func (v *verifier) kfuncCall(pc int, st *state, ins asm.Instruction) ([]item, er
 func (v *verifier) subprogCall(pc int, st *state, ins asm.Instruction) ([]item, error) {
 	t := v.target(pc)
 	if f := v.funcs[t]; f != nil && f.Global {
+		if st.locks > 0 {
+			v.log.WriteString("global function calls are not allowed while holding a lock\n")
+			e := v.fail(pc, syscall.EINVAL, "use static function instead")
+			e.Msg = "global function calls are not allowed while holding a lock"
+			return nil, e
+		}
 		if err := v.checkGlobalArgs(pc, st, t, f); err != nil {
 			return nil, err
 		}

@@ -519,3 +519,41 @@ func TestCriticalSections(t *testing.T) {
 		},
 	})
 }
+
+func TestSpinLock(t *testing.T) {
+	// r6 = &value (map value with the lock at offset 0) after a lookup.
+	prologue := []ins{
+		st(w, asm.R10, -4, 0),          // 0
+		ldMap(asm.R1),                  // 1
+		mov(asm.R2, asm.R10),           // 2 (slot 3)
+		aluImm(asm.ALUAdd, asm.R2, -4), // 3
+		helper(1),                      // 4
+		jneImm(asm.R0, 0, 2),           // 5 (slot 6)
+		movImm(asm.R0, 0),              // 6
+		exit(),                         // 7
+		mov(asm.R6, asm.R0),            // 8 (slot 9)
+		mov(asm.R1, asm.R6),            // 9
+		helper(93),                     // 10 (slot 11)
+	}
+	lock := func(body ...ins) *object.ProgramSpec {
+		return ofType(object.SchedCLS, prog(append(append([]ins(nil), prologue...), body...), rels{1: mapRel(testHash)}))
+	}
+	runVerifyTests(t, []verifyTest{
+		{name: "lock and unlock", prog: lock(st(dw, asm.R6, 0, 1), mov(asm.R1, asm.R6), helper(94), movImm(asm.R0, 0), exit())},
+		{
+			name: "exit holding the lock",
+			prog: lock(movImm(asm.R0, 0), exit()),
+			msg:  "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region", errno: syscall.EINVAL, insn: 13,
+		},
+		{
+			name: "helper call holding the lock",
+			prog: lock(helper(5), mov(asm.R1, asm.R6), helper(94), movImm(asm.R0, 0), exit()),
+			msg:  "function calls are not allowed while holding a lock", errno: syscall.EINVAL, insn: 12,
+		},
+		{
+			name: "unlock without lock",
+			prog: ofType(object.SchedCLS, prog(append(append([]ins(nil), prologue[:10]...), helper(94), movImm(asm.R0, 0), exit()), rels{1: mapRel(testHash)})),
+			msg:  "bpf_spin_unlock without taking a lock", errno: syscall.EINVAL, insn: 11,
+		},
+	})
+}
