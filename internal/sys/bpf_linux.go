@@ -216,8 +216,10 @@ type ProgLoadOptions struct {
 // DefaultLogSize is the first verifier log buffer size.
 const DefaultLogSize = 64 << 10
 
-// maxLogSize is the largest buffer the kernel takes (UINT_MAX >> 2).
-const maxLogSize = (1<<32 - 1) >> 2
+// maxLogSize bounds the verifier log buffer. The kernel takes up to
+// UINT_MAX >> 2 bytes, but level 2 logs of large programs can run to
+// gigabytes; past this size the log is reported as truncated.
+const maxLogSize = 256 << 20
 
 // LoadError is a failed PROG_LOAD or BTF_LOAD with the kernel's log.
 type LoadError struct {
