@@ -130,6 +130,12 @@ func (a *vmArena) resolve(reg uint64, off int16, size uint64) (uint64, bool) {
 	if atomic.LoadUint32(&a.state[rel>>pageShift]) != pageAllocated {
 		return 0, false
 	}
+	// A straddling access faults if either page is absent, and then
+	// touches neither.
+	if last := rel + size - 1; last>>pageShift != rel>>pageShift &&
+		atomic.LoadUint32(&a.state[last>>pageShift]) != pageAllocated {
+		return 0, false
+	}
 	return rel, true
 }
 

@@ -535,3 +535,47 @@ func TestRangeTreeModel(t *testing.T) {
 		}
 	}
 }
+
+func TestArenaALUIs32Bit(t *testing.T) {
+	// smod and lsh on an arena pointer act on its low word as int32/u32.
+	tests := []struct {
+		name  string
+		insns []asm.Instruction
+		want  uint64
+	}{
+		{"smod", []asm.Instruction{ldImm64(0, 0xf0210000), castArena(0, 0), raw(0x97, 0, 0, 1, -5), exit()}, 0xfffffffd},
+		{"lsh", []asm.Instruction{ldImm64(0, 0xf01d0000), castArena(0, 0), alu64K(bpfLsh, 0, 41), exit()}, (0xf01d0000 << 9) & 0xffffffff},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			arenaALUHook = func(*object.ProgramSpec) arenaALU { return aluSet{2: true} }
+			defer func() { arenaALUHook = nil }()
+			c := arenaProg(t, 1, 0, tt.insns)
+			got, _, err := run64(c, "p")
+			if err != nil || got != tt.want {
+				t.Fatalf("r0 = %#x, %v; want %#x", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestArenaStraddle(t *testing.T) {
+	c := arenaProg(t, 2, 0, []asm.Instruction{mov64K(0, 0), exit()})
+	start := c.arena.start
+	c.Close()
+	lo := uint64(uint32(start))
+	c = arenaProgAt(t, start, []asm.Instruction{
+		ldImm64(1, lo), st(bpfW, 1, 4094, -1), // 1: skipped, page 1 absent
+		mov64K(3, 7), atomicOp(bpfW, 3, 1, 4094, atomicLoadAcq), // 3: faults, r3 stays 7
+		ldx(bpfH, 0, 1, 4094), alu64X(bpfAdd, 0, 3), // 4: page 0 only: 0
+		exit(),
+	}, 1, 3, 4)
+	c.arena.allocPages(start, 1, 0)
+	res, err := c.progs["p"].Run(engine.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Retval != 7 || len(res.Faults) != 2 {
+		t.Fatalf("retval %d, faults %+v", res.Retval, res.Faults)
+	}
+}

@@ -151,8 +151,8 @@ func (c *Collection) compile(ps *object.ProgramSpec, res *verifier.Result) (*pro
 		if err != nil {
 			return nil, err
 		}
-		if ins.OpCode&classMask == 0x07 && zext != nil && zext.ArenaALU(i) && in.op != opCastUser {
-			in = insn{op: opAlu64Zext, dst: in.dst, src: in.src, off: ins.Offset, jt: int32(ins.OpCode), imm: uint64(int64(int32(ins.Constant)))}
+		if ins.OpCode&classMask == 0x07 && zext != nil && zext.ArenaALU(i) {
+			in = c.arenaALUInsn(p, i, ins, in, target)
 		}
 		p.code[i] = in
 	}
@@ -382,11 +382,29 @@ func (c *Collection) decodeOne(p *program, i int, ins asm.Instruction, access ve
 }
 
 // arenaALU is what the static pass may tell beyond Result.Access: which
-// 64-bit ALU instructions operate on an arena pointer. The kernel makes
-// those 32-bit (it zero-extends the result), since only the low 32 bits of
-// an arena pointer mean anything.
+// 64-bit ALU instructions operate on an arena pointer. The kernel turns
+// those into 32-bit operations, since only the low 32 bits of an arena
+// pointer mean anything.
 type arenaALU interface {
 	ArenaALU(i int) bool
+}
+
+// arenaALUInsn decodes a 64-bit ALU instruction on an arena pointer the
+// way the kernel runs it: as the same operation in 32 bits (the verifier
+// rewrites the class; division, shifts and the rest then act on the low
+// words). Casts keep their meaning; an operation with no 32-bit form is
+// done in 64 bits and zero-extended.
+func (c *Collection) arenaALUInsn(p *program, i int, ins asm.Instruction, in insn, target func(int, int64) (int32, error)) insn {
+	op := uint8(ins.OpCode) & opMask
+	if ins.Offset == asm.AddrSpaceCastOffset && op == 0xb0 || op == 0xd0 {
+		return in
+	}
+	narrow := ins
+	narrow.OpCode = ins.OpCode&^classMask | 0x04
+	if n, err := c.decodeOne(p, i, narrow, verifier.AccessNone, target); err == nil {
+		return n
+	}
+	return insn{op: opAlu64Zext, dst: in.dst, src: in.src, off: ins.Offset, jt: int32(ins.OpCode), imm: uint64(int64(int32(ins.Constant)))}
 }
 
 // arenaALUHook supplies arenaALU for hand-written test programs.

@@ -183,7 +183,9 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 	ar := m.c.arenaOrEmpty()
 	amem := ar.mem
 	// The arena fast path, inlined by hand: resolve's logic with the
-	// window's base folded into one constant. Arena instructions are
+	// window's base folded into one constant. An access that straddles
+	// two pages needs both present: the CPU faults before it writes any
+	// byte of a store. Arena instructions are
 	// only decoded when the collection has an arena, so asize >= 4096.
 	abase := ar.hi - ar.start
 	asize := ar.size
@@ -976,21 +978,24 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
 			}
 		case opALdxH:
-			if off := abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= asize-2 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated {
+			if off := abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= asize-2 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&astate[(off+1)>>pageShift]) == pageAllocated) {
 				r[in.dst&15] = uint64(*(*uint16)(unsafe.Pointer(&amem[off])))
 			} else {
 				r[in.dst&15] = 0
 				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
 			}
 		case opALdxW:
-			if off := abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= asize-4 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated {
+			if off := abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= asize-4 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&astate[(off+3)>>pageShift]) == pageAllocated) {
 				r[in.dst&15] = uint64(*(*uint32)(unsafe.Pointer(&amem[off])))
 			} else {
 				r[in.dst&15] = 0
 				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
 			}
 		case opALdxDW:
-			if off := abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= asize-8 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated {
+			if off := abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= asize-8 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-8 || atomic.LoadUint32(&astate[(off+7)>>pageShift]) == pageAllocated) {
 				r[in.dst&15] = uint64(*(*uint64)(unsafe.Pointer(&amem[off])))
 			} else {
 				r[in.dst&15] = 0
@@ -1004,14 +1009,16 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
 			}
 		case opALdxsH:
-			if off := abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= asize-2 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated {
+			if off := abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= asize-2 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&astate[(off+1)>>pageShift]) == pageAllocated) {
 				r[in.dst&15] = uint64(int64(*(*int16)(unsafe.Pointer(&amem[off]))))
 			} else {
 				r[in.dst&15] = 0
 				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
 			}
 		case opALdxsW:
-			if off := abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= asize-4 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated {
+			if off := abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= asize-4 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&astate[(off+3)>>pageShift]) == pageAllocated) {
 				r[in.dst&15] = uint64(int64(*(*int32)(unsafe.Pointer(&amem[off]))))
 			} else {
 				r[in.dst&15] = 0
@@ -1030,37 +1037,43 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStxH:
-			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-2 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated {
+			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-2 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&astate[(off+1)>>pageShift]) == pageAllocated) {
 				*(*uint16)(unsafe.Pointer(&amem[off])) = uint16(r[in.src&15])
 			} else {
 				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStH:
-			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-2 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated {
+			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-2 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&astate[(off+1)>>pageShift]) == pageAllocated) {
 				*(*uint16)(unsafe.Pointer(&amem[off])) = uint16(in.imm)
 			} else {
 				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStxW:
-			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-4 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated {
+			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-4 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&astate[(off+3)>>pageShift]) == pageAllocated) {
 				*(*uint32)(unsafe.Pointer(&amem[off])) = uint32(r[in.src&15])
 			} else {
 				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStW:
-			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-4 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated {
+			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-4 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&astate[(off+3)>>pageShift]) == pageAllocated) {
 				*(*uint32)(unsafe.Pointer(&amem[off])) = uint32(in.imm)
 			} else {
 				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStxDW:
-			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-8 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated {
+			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-8 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-8 || atomic.LoadUint32(&astate[(off+7)>>pageShift]) == pageAllocated) {
 				*(*uint64)(unsafe.Pointer(&amem[off])) = uint64(r[in.src&15])
 			} else {
 				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStDW:
-			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-8 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated {
+			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-8 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-8 || atomic.LoadUint32(&astate[(off+7)>>pageShift]) == pageAllocated) {
 				*(*uint64)(unsafe.Pointer(&amem[off])) = uint64(in.imm)
 			} else {
 				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)

@@ -288,11 +288,11 @@ func (m *machine) atomicArena(ar *vmArena, in *insn, dst, src, r0 uint64, pc int
 	}
 	off, ok := ar.resolve(base, in.off, size)
 	if !ok {
+		// Unlike a plain load, a faulting atomic (load-acquire
+		// included) leaves every register as it was.
 		kind := engine.FaultWrite
 		if op == atomicLoadAcq {
 			kind = engine.FaultRead
-			m.fault(kind, base, in.off, pc)
-			return 0, int(in.dst)
 		}
 		m.fault(kind, base, in.off, pc)
 		return 0, atomicNoRegister
