@@ -17,8 +17,9 @@ import (
 	"github.com/cilium/ebpf/btf"
 )
 
-// The running kernel's BTF is large and does not change while the process
-// runs, so it is parsed once and shared by every load.
+// The running kernel's BTF, decoded in full for CO-RE relocation only. It
+// is large and does not change while the process runs, so it is parsed once
+// and shared by every load.
 var (
 	vmlinuxMu   sync.Mutex
 	vmlinuxSpec *btf.Spec
@@ -54,7 +55,7 @@ var errSymNotFound = errors.New("not found in kernel BTF")
 type kernelBTF struct {
 	types, strs []byte
 	firstID     uint32            // id of the first type in types
-	nTypes      uint32            // types in this BTF, base included
+	nTypes      uint32            // types in this BTF, base included; 0 until counted
 	strBase     uint32            // offset of strs in the combined string table
 	strsLen     uint32            // string bytes, base included
 	ids         map[symKey]uint32 // 0: known to be absent
