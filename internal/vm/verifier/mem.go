@@ -87,9 +87,10 @@ func (v *verifier) mem(pc int, st *state, r asm.Register, base value, off int16,
 		if base.k == kPacket && base.offOK {
 			o := base.off + int64(off)
 			if o < 0 || o+int64(size) > st.pkt {
-				v.log.WriteString(fmt.Sprintf("invalid access to packet, off=%d size=%d, R%d(id=0,off=%d,r=%d)\n", o, size, r, base.off, st.pkt))
+				msg := fmt.Sprintf("invalid access to packet, off=%d size=%d, R%d(id=0,off=%d,r=%d)", o, size, r, o, st.pkt)
+				v.log.WriteString(msg + "\n")
 				e := v.fail(pc, syscall.EACCES, fmt.Sprintf("R%d offset is outside of the packet", r))
-				e.Msg = fmt.Sprintf("invalid access to packet, off=%d size=%d, R%d(id=0,off=%d,r=%d)", o, size, r, base.off, st.pkt)
+				e.Msg = msg
 				return value{}, e
 			}
 		}

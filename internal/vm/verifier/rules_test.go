@@ -557,3 +557,34 @@ func TestSpinLock(t *testing.T) {
 		},
 	})
 }
+
+func TestPacketBounds(t *testing.T) {
+	xdp := func(cmp ins, access ins) *object.ProgramSpec {
+		return ofType(object.XDP, prog([]ins{
+			ldx(w, asm.R2, asm.R1, 0), // data
+			ldx(w, asm.R3, asm.R1, 4), // data_end
+			mov(asm.R4, asm.R2),
+			aluImm(asm.ALUAdd, asm.R4, 14),
+			movImm(asm.R0, 1),
+			cmp, // 5: skip the access when out of bounds
+			access,
+			exit(),
+		}, nil))
+	}
+	gt := ins{OpCode: 0x2d, Dst: asm.R4, Src: asm.R3, Offset: 1} // if r4 > r3 goto +1
+	le := ins{OpCode: 0xbd, Dst: asm.R3, Src: asm.R4, Offset: 1} // if r3 <= r4 goto +1 (end <= p: p >= end)
+	runVerifyTests(t, []verifyTest{
+		{name: "checked", prog: xdp(gt, ldx(b, asm.R0, asm.R2, 13)), access: map[int]Access{6: AccessOther}},
+		{
+			name: "one byte past the check",
+			prog: xdp(gt, ldx(h, asm.R0, asm.R2, 13)),
+			msg:  "invalid access to packet, off=13 size=2, R2(id=0,off=13,r=14)", errno: syscall.EACCES, insn: 6,
+		},
+		{name: "checked with the end first", prog: xdp(le, ldx(h, asm.R0, asm.R2, 13))},
+		{
+			name: "unchecked",
+			prog: xdp(movImm(asm.R5, 0), ldx(b, asm.R0, asm.R2, 0)),
+			msg:  "invalid access to packet, off=0 size=1, R2(id=0,off=0,r=0)", errno: syscall.EACCES, insn: 6,
+		},
+	})
+}
