@@ -23,11 +23,10 @@ import (
 
 // program is a loaded program.
 type program struct {
-	name  string
-	spec  *object.ProgramSpec
-	fd    *sys.FD
-	log   string
-	slots []int // slot of each instruction, to turn stream offsets into slots
+	name string
+	spec *object.ProgramSpec
+	fd   *sys.FD
+	log  string
 }
 
 func (p *program) FD() int      { return p.fd.Int() }
@@ -115,13 +114,7 @@ func (c *collection) loadProgram(spec *object.Spec, ps *object.ProgramSpec, opts
 		}
 		return verr
 	}
-	slots := make([]int, len(insns))
-	s := 0
-	for i, ins := range insns {
-		slots[i] = s
-		s += ins.Size() / asm.InstructionSize
-	}
-	c.progs[ps.Name] = &program{name: ps.Name, spec: ps, fd: fd, log: log, slots: slots}
+	c.progs[ps.Name] = &program{name: ps.Name, spec: ps, fd: fd, log: log}
 	return nil
 }
 
