@@ -3,6 +3,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"errors"
 	"path"
 	"strings"
@@ -102,5 +103,64 @@ func TestExamples(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWalkHtab is the second showcase on the kernel: a BPF program builds a
+// hash table in the arena, and Go walks it through its own mapping of the
+// arena, following the pointers the program stored.
+func TestWalkHtab(t *testing.T) {
+	requireKernel(t)
+	spec := exampleSpec(t, "htab.bpf.o")
+	var table *object.VariableSpec
+	for _, v := range spec.Variables {
+		if v.Name == "table" {
+			table = v
+		}
+	}
+	if table == nil {
+		t.Skip("htab.bpf.o has no global named table")
+	}
+	c, err := Load(spec, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, _ := c.Program("build")
+	if res, err := p.Run(engine.RunOptions{}); err != nil || res.Retval != 1000 {
+		t.Fatalf("build: %v, %v", res.Retval, err)
+	}
+	data, ok := c.Data(table.Map)
+	if !ok {
+		t.Fatal("no .bss")
+	}
+	a := c.Arena()
+	u64 := func(addr uint64) uint64 {
+		b, err := a.Bytes(addr, 8)
+		if err != nil {
+			t.Fatalf("read %#x: %v", addr, err)
+		}
+		return binary.LittleEndian.Uint64(b)
+	}
+	head := binary.LittleEndian.Uint64(data[table.Offset:])
+	if !a.Contains(head, 8) {
+		t.Fatalf("table = %#x, outside the arena [%#x, %#x)", head, a.Start(), a.Start()+a.Size())
+	}
+	// struct htab { u32 n_buckets, count; struct htab_entry *buckets[]; }
+	// struct htab_entry { struct htab_entry *next; u64 key, value; }
+	nb := uint32(u64(head))
+	entries, sum := 0, uint64(0)
+	for i := uint32(0); i < nb; i++ {
+		for e := u64(head + 8 + 8*uint64(i)); e != 0; e = u64(e) {
+			key, value := u64(e+8), u64(e+16)
+			if value != key*key {
+				t.Fatalf("entry %d = %d", key, value)
+			}
+			entries++
+			sum += value
+		}
+	}
+	if entries != 1000 || sum != 333833500 {
+		t.Errorf("Go found %d entries summing to %d, want 1000 and 333833500", entries, sum)
 	}
 }
