@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bpfarena/bpfarena/arena"
 	"github.com/bpfarena/bpfarena/bpf"
 	"github.com/bpfarena/bpfarena/internal/engine"
 	"github.com/bpfarena/bpfarena/object"
@@ -162,5 +163,75 @@ func TestWalkHtab(t *testing.T) {
 	}
 	if entries != 1000 || sum != 333833500 {
 		t.Errorf("Go found %d entries summing to %d, want 1000 and 333833500", entries, sum)
+	}
+}
+
+// TestGoBuildsKV is the first showcase on the kernel: Go allocates arena
+// pages through the kfuncs, lays out a key/value table there and points a
+// global at it; a BPF program looks keys up in it.
+func TestGoBuildsKV(t *testing.T) {
+	requireKernel(t)
+	spec := exampleSpec(t, "kv.bpf.o")
+	vars := map[string]*object.VariableSpec{}
+	for _, v := range spec.Variables {
+		vars[v.Name] = v
+	}
+	for _, n := range []string{"table", "key", "value", "pos"} {
+		if vars[n] == nil {
+			t.Skipf("kv.bpf.o has no global named %s", n)
+		}
+	}
+	c, err := Load(spec, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	a := c.Arena()
+	const n = 1000 // 16 KB of entries: several pages
+	pages := uint32((8 + 16*n + arena.PageSize - 1) / arena.PageSize)
+	tab, err := a.Alloc(pages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := a.Bytes(tab, uint64(pages)*arena.PageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint64(mem, n)
+	for i := uint64(0); i < n; i++ {
+		binary.LittleEndian.PutUint64(mem[8+16*i:], 10*(i+1))
+		binary.LittleEndian.PutUint64(mem[16+16*i:], (i+1)*(i+1))
+	}
+	global := func(name string) []byte {
+		v := vars[name]
+		data, ok := c.Data(v.Map)
+		if !ok {
+			t.Fatalf("no data map for %s", name)
+		}
+		return data[v.Offset : v.Offset+8]
+	}
+	binary.LittleEndian.PutUint64(global("table"), tab)
+	p, _ := c.Program("lookup")
+	tests := []struct {
+		key    uint64
+		retval uint32
+		value  uint64
+		pos    int64
+	}{
+		{20, 1, 4, 1},
+		{10 * n, 1, n * n, n - 1},
+		{15, 0, 0, -1},
+	}
+	for _, tt := range tests {
+		binary.LittleEndian.PutUint64(global("key"), tt.key)
+		res, err := p.Run(engine.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		value := binary.LittleEndian.Uint64(global("value"))
+		pos := int64(binary.LittleEndian.Uint64(global("pos")))
+		if res.Retval != tt.retval || value != tt.value || pos != tt.pos {
+			t.Errorf("key %d: retval %d value %d pos %d, want %d %d %d", tt.key, res.Retval, value, pos, tt.retval, tt.value, tt.pos)
+		}
 	}
 }
