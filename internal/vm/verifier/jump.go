@@ -219,6 +219,10 @@ func (v *verifier) exit(pc int, st *state) ([]item, error) {
 	if !r0.is(kScalar) {
 		return nil, v.fail(pc, syscall.EACCES, "R0 not a scalar value")
 	}
+	if r0.known && r0.v > 1 {
+		// bpf_loop callbacks return 0 (go on) or 1 (stop).
+		return nil, v.fail(pc, syscall.EINVAL, fmt.Sprintf("At callback return the register R0 has smin=%d smax=%d should have been in [0, 1]", int64(r0.v), int64(r0.v)))
+	}
 	// A callback runs again or the helper returns.
 	caller.regs[0] = unknownScalar()
 	again := st.clone()

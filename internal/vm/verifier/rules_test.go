@@ -441,6 +441,15 @@ func TestCalls(t *testing.T) {
 		},
 		{name: "bpf_loop callback writes the caller's stack", prog: loop, access: map[int]Access{7: AccessOther}},
 		{
+			name: "bpf_loop callback returns 2",
+			prog: func() *object.ProgramSpec {
+				p := prog(append([]ins(nil), loop.Instructions...), nil)
+				p.Instructions[8] = movImm(asm.R0, 2)
+				return p
+			}(),
+			msg: "At callback return the register R0 has smin=2 smax=2 should have been in [0, 1]", errno: syscall.EINVAL, insn: 10,
+		},
+		{
 			name: "recursion is bounded",
 			prog: prog([]ins{pcall(-1), exit()}, nil),
 			msg:  "the call stack of 9 frames is too deep !", errno: syscall.E2BIG, insn: 0,
