@@ -473,3 +473,51 @@ func TestArenaKfuncs(t *testing.T) {
 		},
 	})
 }
+
+func TestAccessMarkingPaths(t *testing.T) {
+	// A static function called with an arena pointer and with another
+	// arena pointer: one context each, same marking.
+	twice := prog(withArena(
+		toArena(asm.R1, asm.R6), // 1 (slot 2)
+		pcall(5),                // 2 (slot 3) -> slot 9 = insn 8
+		toArena(asm.R1, asm.R6), // 3
+		aluImm(asm.ALUAdd, asm.R1, 64),
+		pcall(2), // 5 (slot 6) -> slot 9
+		movImm(asm.R0, 0),
+		exit(),
+		ldx(dw, asm.R0, asm.R1, 0), // 8 (slot 9)
+		exit(),
+	), arenaRels())
+	// A register that is an arena pointer on one path and a number on
+	// the other: the ALU instruction is marked (the kernel converts it
+	// once for all paths), the number is never dereferenced.
+	mixed := prog(withArena(
+		movImm(asm.R1, 5),             // 1
+		jeqImm(asm.R6, 0, 1),          // 2
+		toArena(asm.R1, asm.R6),       // 3
+		aluImm(asm.ALUAdd, asm.R1, 8), // 4
+		mov(asm.R0, asm.R1),           // 5
+		exit(),
+	), arenaRels())
+	// An arena pointer kept in a callee-saved register across a helper
+	// call and in the stack of a static function.
+	saved := prog(withArena(
+		toArena(asm.R7, asm.R6),        // 1
+		helper(5),                      // 2
+		mov(asm.R1, asm.R10),           // 3
+		aluImm(asm.ALUAdd, asm.R1, -8), // 4
+		stx(dw, asm.R1, 0, asm.R7),     // 5 spill into the caller's frame
+		pcall(2),                       // 6 (slot 7) -> slot 10 = insn 9
+		movImm(asm.R0, 0),
+		exit(),
+		ldx(dw, asm.R2, asm.R1, 0), // 9 fill through the caller's stack pointer
+		st(w, asm.R2, 4, 1),        // 10
+		movImm(asm.R0, 0),
+		exit(),
+	), arenaRels())
+	runVerifyTests(t, []verifyTest{
+		{name: "static function called twice", prog: twice, access: map[int]Access{8: AccessArena}, alu32: []int{4}},
+		{name: "arena pointer on one path only", prog: mixed, alu32: []int{4}},
+		{name: "arena pointer saved across calls", prog: saved, access: map[int]Access{5: AccessOther, 9: AccessOther, 10: AccessArena}},
+	})
+}
