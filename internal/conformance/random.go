@@ -588,6 +588,12 @@ func (g *generator) prologue() {
 	free := int(g.pages) - (len(g.arena.Contents)+4095)/4096
 	g.b.emit(movImm(asm.R2, 0), movImm(asm.R3, int32(min(1+g.pick(2), free))), movImm(asm.R4, -1), movImm(asm.R5, 0))
 	g.callKfunc("bpf_arena_alloc_pages")
+	if !g.has(GenWildAddr) {
+		// A full arena (a second run) gives NULL, and addresses computed
+		// from it fall below the arena: end the program with 0 instead.
+		g.b.emit(asm.Instruction{OpCode: asm.JumpOpCode(asm.ClassJMP, asm.JumpJNE, asm.SourceK), Dst: asm.R0, Offset: 1},
+			asm.Instruction{OpCode: asm.OpExit})
+	}
 	g.b.emit(movReg(asm.R7, asm.R0))
 	g.b.emit(movImm(asm.R8, 0))
 	for n := g.pick(4); n > 0; n-- {
