@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/bpfarena/bpfarena/internal/engine"
 	"github.com/cilium/ebpf/btf"
 )
 
@@ -176,7 +177,8 @@ func kernelBTFOf(module string) (*kernelBTF, error) {
 	if vmlinuxBTF == nil {
 		raw, err := os.ReadFile("/sys/kernel/btf/vmlinux")
 		if err != nil {
-			return nil, fmt.Errorf("kernel BTF: %w", err)
+			// Arena kfuncs are called by BTF id: no BTF, no arenas.
+			return nil, fmt.Errorf("kernel BTF (CONFIG_DEBUG_INFO_BTF): %w (%w)", err, engine.ErrNotSupported)
 		}
 		if vmlinuxBTF, err = openKernelBTF(raw, nil); err != nil {
 			return nil, fmt.Errorf("kernel BTF: %w", err)
