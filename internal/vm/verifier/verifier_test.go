@@ -521,3 +521,29 @@ func TestAccessMarkingPaths(t *testing.T) {
 		{name: "arena pointer saved across calls", prog: saved, access: map[int]Access{5: AccessOther, 9: AccessOther, 10: AccessArena}},
 	})
 }
+
+func TestAcquireRelease(t *testing.T) {
+	// load_acquire's base is src (dst receives the value); store_release's
+	// base is dst, like any store.
+	runVerifyTests(t, []verifyTest{
+		{
+			name: "arena",
+			prog: prog(withArena(
+				toArena(asm.R1, asm.R6),                              // 1
+				atomic(dw, asm.AtomicLoadAcquire, asm.R0, 0, asm.R1), // 2: r0 = load_acquire(r1)
+				atomic(b, asm.AtomicStoreRelease, asm.R1, 8, asm.R0), // 3
+				exit(),
+			), arenaRels()),
+			access: map[int]Access{2: AccessArena, 3: AccessArena},
+		},
+		{
+			name: "load_acquire from a number",
+			prog: prog([]ins{
+				movImm(asm.R1, 64),
+				atomic(w, asm.AtomicLoadAcquire, asm.R0, 0, asm.R1),
+				exit(),
+			}, nil),
+			msg: "R1 invalid mem access 'scalar'", errno: syscall.EACCES, insn: 1,
+		},
+	})
+}
