@@ -457,10 +457,6 @@ func TestRangeTree(t *testing.T) {
 	}
 }
 
-type aluSet map[int]bool
-
-func (s aluSet) ArenaALU(i int) bool { return s[i] }
-
 // TestArenaALU: 64-bit arithmetic on an arena pointer is done in 32 bits
 // when the static pass says the register holds one.
 func TestArenaALU(t *testing.T) {

@@ -139,8 +139,13 @@ func (c *Collection) compile(ps *object.ProgramSpec, res *verifier.Result) (*pro
 	// runs off its end.
 	p.code[n] = insn{op: opUnknown}
 	zext, _ := any(res).(arenaALU)
-	if zext == nil && arenaALUHook != nil {
+	switch {
+	case zext != nil:
+	case arenaALUHook != nil:
 		zext = arenaALUHook(ps)
+	case c.arena != nil:
+		// The static pass does not say; work it out here.
+		zext = arenaALUFlow(ps)
 	}
 	for i, ins := range ps.Instructions {
 		var access verifier.Access
