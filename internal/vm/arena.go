@@ -169,9 +169,15 @@ func (a *vmArena) allocPages(uaddr uint64, count uint32, flags uint64) uint64 {
 		}
 	}
 	a.free.clear(pg, count)
-	a.zero(pg, count)
-	for i := pg; i < pg+count; i++ {
-		atomic.StoreUint32(&a.state[i], pageAllocated)
+	// A free with a pointer below user_vm_start can leave the kernel's
+	// range tree with pages past the arena (see freePages); the kernel
+	// then hands them out at addresses outside the user mapping. Only
+	// pages inside the arena exist here.
+	if lo, hi := pg, min(uint64(pg)+uint64(count), uint64(a.pages)); uint64(lo) < hi {
+		a.zero(lo, uint32(hi)-lo)
+		for i := uint64(lo); i < hi; i++ {
+			atomic.StoreUint32(&a.state[i], pageAllocated)
+		}
 	}
 	return a.userAddr(pg)
 }
@@ -203,22 +209,24 @@ func (a *vmArena) freePages(uaddr uint64, count uint32) {
 		return
 	}
 	n := uint32((end - full) >> pageShift)
+	// As in the kernel: the range tree gets [pgoff, pgoff+n) even when
+	// full lies below user_vm_start and pgoff wraps past the arena, while
+	// the pages unmapped are those really at full .. end.
 	pg := a.pgoff(full)
-	if uint64(pg)+uint64(n) > uint64(a.pages) {
-		// Only when full lies below user_vm_start; the kernel's page
-		// walk finds nothing there.
-		if pg >= a.pages {
-			return
-		}
-		n = a.pages - pg
-	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.free.set(pg, n)
-	for i := pg; i < pg+n; i++ {
+	if full < a.start {
+		full = a.start
+	}
+	if full >= end {
+		return
+	}
+	lo, hi := (full-a.start)>>pageShift, (end-a.start)>>pageShift
+	for i := lo; i < hi; i++ {
 		atomic.StoreUint32(&a.state[i], pageAbsent)
 	}
-	dropPages(a.mem[uint64(pg)*pageSize : uint64(pg+n)*pageSize])
+	dropPages(a.mem[lo*pageSize : hi*pageSize])
 }
 
 // reservePages is bpf_arena_reserve_pages: 0, -EINVAL or -EBUSY.

@@ -575,3 +575,38 @@ func TestArenaStraddle(t *testing.T) {
 		t.Fatalf("retval %d, faults %+v", res.Retval, res.Faults)
 	}
 }
+
+// TestArenaFreeBelowStart reproduces what the kernel does with a free whose
+// pointer's low 32 bits lie below user_vm_start's: the range tree records a
+// free range past the arena, and the next allocation that fits it best
+// returns an address outside the arena.
+func TestArenaFreeBelowStart(t *testing.T) {
+	const start = 0x7000_0010_0000 // low 32 bits 0x100000
+	a, err := newArena(arenaSpec(8, 0, start))
+	if err != nil {
+		t.Skipf("map at %#x: %v", uint64(start), err)
+	}
+	defer a.unmap()
+	if p := a.allocPages(0, 2, 0); p != start {
+		t.Fatalf("alloc = %#x", p)
+	}
+	a.freePages(a.hi+0x2000, 2)
+	if !a.Present(0) || !a.Present(1) {
+		t.Fatal("a free below the arena freed arena pages")
+	}
+	if p := a.allocPages(0, 2, 0); p != a.hi+0x2000 {
+		t.Fatalf("alloc after the odd free = %#x, want %#x", p, a.hi+0x2000)
+	}
+	if a.presentPages() != 2 {
+		t.Fatalf("present %d", a.presentPages())
+	}
+	// A free starting below the arena and reaching into it unmaps the
+	// pages inside, without making them allocatable.
+	a.freePages(a.hi+0x100000-pageSize, 2)
+	if a.Present(0) || !a.Present(1) {
+		t.Fatal("overlapping free")
+	}
+	if p := a.allocPages(start, 1, 0); p != 0 {
+		t.Fatal("page 0 became allocatable")
+	}
+}
