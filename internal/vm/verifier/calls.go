@@ -26,6 +26,7 @@ const (
 	argStack              // pointer to the stack (irq flags)
 	argIter               // pointer to a bpf_iter_num on the stack
 	argKfuncMap           // a map, as a trusted kfunc argument
+	argMemW               // pointer to memory the helper writes (size in the next argument)
 	argMapValueP          // pointer into a map value (locks)
 )
 
@@ -62,8 +63,8 @@ var helpers = map[int32]proto{
 	42:  {},                                                                         // get_numa_node_id
 	93:  {args: []argKind{argMapValueP}, ret: retVoid},                              // spin_lock
 	94:  {args: []argKind{argMapValueP}, ret: retVoid},                              // spin_unlock
-	112: {args: []argKind{argMem, argScalar, argAny}},                               // probe_read_user
-	113: {args: []argKind{argMem, argScalar, argAny}},                               // probe_read_kernel
+	112: {args: []argKind{argMemW, argScalar, argAny}},                              // probe_read_user
+	113: {args: []argKind{argMemW, argScalar, argAny}},                              // probe_read_kernel
 	118: {},                                                                         // jiffies64
 	125: {},                                                                         // ktime_get_boot_ns
 	160: {},                                                                         // ktime_get_coarse_ns
@@ -202,7 +203,7 @@ func (v *verifier) checkArgs(pc int, st *state, p proto) ([]value, error) {
 			if !x.is(kMapPtr) {
 				bad = "map_ptr"
 			}
-		case argMapKey, argMapValue, argMem:
+		case argMapKey, argMapValue, argMem, argMemW:
 			if x.has(kScalar|kNotInit|kMapPtr|kFunc|kPacketEnd) || x.null {
 				bad = "fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_"
 			}
@@ -246,7 +247,75 @@ func (v *verifier) checkArgs(pc int, st *state, p proto) ([]value, error) {
 			return nil, v.fail(pc, syscall.EACCES, fmt.Sprintf("R%d type=%s expected=%s", r, x.typeName(), bad))
 		}
 	}
+	// The memory the pointer arguments cover, where its size is known.
+	for i, k := range p.args {
+		size, at := int64(-1), accRead
+		switch k {
+		case argMapKey, argMapValue:
+			if m := args[0].mp; m != nil {
+				size = int64(m.KeySize)
+				if k == argMapValue {
+					size = int64(m.ValueSize)
+				}
+			}
+		case argMem, argMemW:
+			if i+1 < len(args) && args[i+1].isConst() {
+				size = int64(args[i+1].v)
+			}
+			if k == argMemW {
+				at = accWrite
+			}
+		default:
+			continue
+		}
+		if size < 0 {
+			continue
+		}
+		if err := v.helperMem(pc, st, asm.Register(i+1), args[i], size, at); err != nil {
+			return nil, err
+		}
+	}
 	return args, nil
+}
+
+// helperMem checks that a helper may access size bytes at x (register r)
+// and, for a write, that the stack bytes it fills become data.
+func (v *verifier) helperMem(pc int, st *state, r asm.Register, x value, size int64, at accType) error {
+	if size == 0 {
+		// Zero-sized accesses (a map with no key) are refused outright.
+		return v.fail(pc, syscall.EACCES, "invalid zero-sized read")
+	}
+	if !x.single() || !x.offOK || size > maxStack {
+		return nil
+	}
+	switch x.k {
+	case kStack:
+		if int(x.frame) < 0 || int(x.frame) >= len(st.frames) {
+			return nil
+		}
+		if err := v.stackBounds(pc, r, x.off, int(size), at, true); err != nil {
+			return err
+		}
+		if at == accWrite {
+			f := st.frames[x.frame]
+			for o := x.off; o < x.off+size; o++ {
+				s := f.slotAt(o)
+				if s.spilled() {
+					*s = slot{b: [8]byte{byteMisc, byteMisc, byteMisc, byteMisc, byteMisc, byteMisc, byteMisc, byteMisc}}
+				}
+				s.b[byteIndex(o)] = byteMisc
+			}
+		}
+	case kMapValue, kMem:
+		if x.size > 0 && (x.off < 0 || x.off+size > x.size) {
+			what := "map value, value_size"
+			if x.k == kMem {
+				what = "memory, mem_size"
+			}
+			return v.failRange(pc, r, fmt.Sprintf("invalid access to %s=%d off=%d size=%d", what, x.size, x.off, size))
+		}
+	}
+	return nil
 }
 
 // kfuncCall handles a call to a kernel function, found by name.

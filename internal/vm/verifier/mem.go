@@ -138,12 +138,8 @@ func (v *verifier) stackAccess(pc int, st *state, r asm.Register, base value, of
 	}
 	f := st.frames[fi]
 	o := base.off + int64(off)
-	if o < -maxStack || o+int64(size) > 0 {
-		what := " write to"
-		if at == accRead {
-			what = " read from"
-		}
-		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("invalid%s stack R%d off=%d size=%d", what, r, o, size))
+	if err := v.stackBounds(pc, r, o, size, at, false); err != nil {
+		return value{}, err
 	}
 	if o%int64(size) != 0 {
 		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("misaligned stack access off 0+%d+%d size %d", base.off, off, size))
@@ -377,4 +373,22 @@ func (v *verifier) validCtxAccess(off int16, size int, at accType) bool {
 		return at == accRead && off < xdpMDSize && size == 4
 	}
 	return true
+}
+
+// stackBounds checks that size bytes at stack offset o (through register r)
+// are inside the frame. The errno is EACCES, except for a helper's access
+// above the frame, which 6.18 refuses with EINVAL.
+func (v *verifier) stackBounds(pc int, r asm.Register, o int64, size int, at accType, helper bool) error {
+	if o >= -maxStack && o+int64(size) <= 0 {
+		return nil
+	}
+	what := " write to"
+	if at == accRead {
+		what = " read from"
+	}
+	errno := syscall.EACCES
+	if helper && o >= -maxStack {
+		errno = syscall.EINVAL
+	}
+	return v.fail(pc, errno, fmt.Sprintf("invalid%s stack R%d off=%d size=%d", what, r, o, size))
 }

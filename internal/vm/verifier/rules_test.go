@@ -231,6 +231,46 @@ func TestGeneralRules(t *testing.T) {
 			msg: "invalid access to map value, value_size=8 off=4 size=8", errno: syscall.EACCES, insn: 7,
 		},
 		{
+			name: "lookup key past the frame",
+			prog: prog([]ins{ldMap(asm.R1), mov(asm.R2, asm.R10), aluImm(asm.ALUAdd, asm.R2, -2), helper(1), movImm(asm.R0, 0), exit()}, rels{0: mapRel(testHash)}),
+			msg:  "invalid read from stack R2 off=-2 size=4", errno: syscall.EINVAL, insn: 4,
+		},
+		{
+			name: "lookup key below the frame",
+			prog: prog([]ins{ldMap(asm.R1), mov(asm.R2, asm.R10), aluImm(asm.ALUAdd, asm.R2, -514), helper(1), movImm(asm.R0, 0), exit()}, rels{0: mapRel(testHash)}),
+			msg:  "invalid read from stack R2 off=-514 size=4", errno: syscall.EACCES, insn: 4,
+		},
+		{
+			name: "lookup in the arena",
+			prog: prog([]ins{ldMap(asm.R1), mov(asm.R2, asm.R10), aluImm(asm.ALUAdd, asm.R2, -8), helper(1), movImm(asm.R0, 0), exit()}, rels{0: mapRel(testArena)}),
+			msg:  "invalid zero-sized read", errno: syscall.EACCES, insn: 4,
+		},
+		{
+			name: "update value past a map value",
+			prog: prog([]ins{
+				st(w, asm.R10, -4, 0),
+				ldMap(asm.R1),
+				mov(asm.R2, asm.R10), aluImm(asm.ALUAdd, asm.R2, -4),
+				ldMapValue(asm.R3, 12),
+				movImm(asm.R4, 0),
+				helper(2),
+				exit(),
+			}, rels{1: mapRel(testHash), 4: valRel(testBSS, 12)}),
+			msg: "invalid access to map value, value_size=16 off=12 size=8", errno: syscall.EACCES, insn: 8,
+		},
+		{
+			name: "probe_read fills the stack",
+			prog: prog([]ins{
+				mov(asm.R1, asm.R10), aluImm(asm.ALUAdd, asm.R1, -16),
+				movImm(asm.R2, 16),
+				movImm(asm.R3, 0),
+				helper(113),
+				ldx(dw, asm.R0, asm.R10, -8),
+				exit(),
+			}, nil),
+			env: strict,
+		},
+		{
 			name: "lookup with a scalar map",
 			prog: prog([]ins{movImm(asm.R1, 0), movImm(asm.R2, 0), helper(1), exit()}, nil),
 			msg:  "R1 type=scalar expected=map_ptr", errno: syscall.EACCES, insn: 2,
