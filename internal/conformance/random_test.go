@@ -89,6 +89,10 @@ func checkGenerated(spec *object.Spec) error {
 			return fmt.Errorf("relocation kind %d at %d", r.Kind, i)
 		}
 	}
+	if readsUnwrittenStack(insns) {
+		// The shrinker takes this for a candidate gone wrong.
+		return errors.New("program reads stack it did not write first")
+	}
 	for i, ins := range insns {
 		if (ins.IsLoadImm64() && ins.Src != 0 || ins.IsKfuncCall()) && ps.Relocations[i].Kind == 0 {
 			return fmt.Errorf("instruction %d (%v) lacks its relocation", i, ins)

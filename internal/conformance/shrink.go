@@ -330,41 +330,67 @@ func readsUnwrittenStack(insns asm.Instructions) bool {
 }
 
 func frameReadsUnwritten(insns asm.Instructions) bool {
-	var written [512]bool
-	straight := true
-	for _, ins := range insns {
+	// Jump targets as instruction indices, to tell which writes a path
+	// can skip.
+	offs := insns.Offsets()
+	type edge struct{ from, to int }
+	var jumps []edge
+	for i, ins := range insns {
 		if ins.IsJump() {
-			straight = false
+			if t, ok := insns.Target(offs, i); ok {
+				jumps = append(jumps, edge{i, t})
+			} else {
+				// A target outside the function (the shrinker checks
+				// nothing else): count it as skipping everything.
+				jumps = append(jumps, edge{i, len(insns)})
+			}
 		}
+	}
+	// skipped reports whether some path from the start reaches r without
+	// passing w: a jump from before w to after it, up to r.
+	skipped := func(w, r int) bool {
+		for _, e := range jumps {
+			if e.from < w && e.to > w && e.to <= r {
+				return true
+			}
+		}
+		return false
+	}
+	var writes [512][]int
+	for i, ins := range insns {
 		n := ins.OpCode.Size().Bytes()
-		var reads, writes bool
+		var reads, writesMem bool
 		switch {
 		case ins.Class() == asm.ClassLDX && ins.Src == asm.R10:
 			reads = true
 		case ins.IsAtomic() && ins.AtomicOp() == asm.AtomicLoadAcquire:
 			reads = ins.Src == asm.R10
 		case ins.IsAtomic() && ins.Dst == asm.R10:
-			reads, writes = ins.AtomicOp() != asm.AtomicStoreRelease, true
+			reads, writesMem = ins.AtomicOp() != asm.AtomicStoreRelease, true
 		case (ins.Class() == asm.ClassST || ins.Class() == asm.ClassSTX) && ins.Dst == asm.R10:
-			writes = true
-		}
-		if !reads && !writes {
-			continue
+			writesMem = true
 		}
 		lo := 512 + int(ins.Offset)
-		if lo < 0 || lo+n > 512 {
+		if !reads && !writesMem || lo < 0 || lo+n > 512 {
 			continue
 		}
 		if reads {
-			for i := lo; i < lo+n; i++ {
-				if !written[i] {
+			for b := lo; b < lo+n; b++ {
+				ok := false
+				for _, w := range writes[b] {
+					if !skipped(w, i) {
+						ok = true
+						break
+					}
+				}
+				if !ok {
 					return true
 				}
 			}
 		}
-		if writes && straight {
-			for i := lo; i < lo+n; i++ {
-				written[i] = true
+		if writesMem {
+			for b := lo; b < lo+n; b++ {
+				writes[b] = append(writes[b], i)
 			}
 		}
 	}
