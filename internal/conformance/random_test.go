@@ -291,7 +291,8 @@ var randomRegressions = []randomCase{
 			asm.Instruction{OpCode: 0x95},                                                   // exit
 		),
 		relocs: caseAllocRelocs,
-		open:   "the kernel skips the whole store when any byte of it faults; the vm writes the bytes in the present page",
+		// Found: the kernel skips the whole store when any byte of it faults; the vm writes the bytes in
+		// the present page
 	},
 	{
 		name: "load crossing into an absent next page",
@@ -303,7 +304,8 @@ var randomRegressions = []randomCase{
 			asm.Instruction{OpCode: 0x95}, // exit
 		),
 		relocs: caseAllocRelocs,
-		open:   "the kernel gives 0 when any byte of a load faults; the vm reads the bytes in the present page",
+		// Found: the kernel gives 0 when any byte of a load faults; the vm reads the bytes in the present
+		// page
 	},
 	{
 		name: "alloc on a NUMA node the machine lacks",
@@ -318,7 +320,7 @@ var randomRegressions = []randomCase{
 			{OpCode: 0x95},                           // 7: exit
 		},
 		relocs: caseAllocRelocs,
-		open:   "on a machine with one NUMA node the kernel returns NULL for node 1; the vm ignores node_id",
+		// Found: on a machine with one NUMA node the kernel returns NULL for node 1; the vm ignores node_id
 	},
 	{
 		name: "NULL address picks the best-fitting free range",
@@ -357,7 +359,8 @@ var randomRegressions = []randomCase{
 			asm.Instruction{OpCode: 0x95},                                                        // exit
 		),
 		relocs: caseAllocRelocs,
-		open:   "a faulting load_acquire leaves its destination as it was on the kernel (x86 JIT); the vm zeroes it",
+		// Found: a faulting load_acquire leaves its destination as it was on the kernel (x86 JIT); the vm
+		// zeroes it
 	},
 	{
 		name: "64-bit shift of an arena pointer by a constant",
@@ -370,8 +373,8 @@ var randomRegressions = []randomCase{
 			asm.Instruction{OpCode: 0x95},                                                   // exit
 		),
 		relocs: caseAllocRelocs,
-		open: "the verifier turns 64-bit ALU operations on arena pointers into 32-bit ones, and the x86 " +
-			"JIT's 32-bit shifts mask the count to 5 bits; the vm shifts in 64 bits",
+		// Found: the verifier turns 64-bit ALU operations on arena pointers into 32-bit ones, and the x86
+		// JIT's 32-bit shifts mask the count to 5 bits; the vm shifts in 64 bits
 	},
 	{
 		name: "64-bit shift of an arena pointer by a register",
@@ -385,7 +388,7 @@ var randomRegressions = []randomCase{
 			asm.Instruction{OpCode: 0x95},                                                   // exit
 		),
 		relocs: caseAllocRelocs,
-		open:   "as above, with the count in a register",
+		// Found: as above, with the count in a register
 	},
 	{
 		name: "free below the arena's start",
@@ -409,9 +412,10 @@ var randomRegressions = []randomCase{
 		),
 		relocs: map[int]string{0: "arena", 5: "bpf_arena_alloc_pages", 7: "arena", 11: "bpf_arena_free_pages",
 			12: "arena", 17: "bpf_arena_alloc_pages"},
-		open: "a kernel bug: bpf_arena_free_pages on an address below user_vm_start (low 32 bits) passes " +
-			"the end check, and range_tree_set marks a page past the arena free (pgoff (u32)(addr - start) >> 12); " +
-			"the next NULL-address allocation, best fit, hands out that page, mapped below the arena's start",
+		// Found: a kernel bug: bpf_arena_free_pages on an address below user_vm_start (low 32 bits) passes
+		// the end check, and range_tree_set marks a page past the arena free (pgoff (u32)(addr - start)
+		// >> 12); the next NULL-address allocation, best fit, hands out that page, mapped below the
+		// arena's start
 	},
 	{
 		name: "32-bit fetch that faults, on a register with its upper half set",
