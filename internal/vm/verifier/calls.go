@@ -125,7 +125,7 @@ func (v *verifier) call(pc int, st *state, ins asm.Instruction) ([]item, error) 
 	var r0 value
 	switch p.ret {
 	case retScalar:
-		r0 = unknownScalar()
+		r0 = v.anyScalar()
 	case retVoid:
 		r0 = notInit()
 	case retMapValueOrNull:
@@ -367,7 +367,7 @@ func (v *verifier) kfuncCall(pc int, st *state, ins asm.Instruction) ([]item, er
 	case retScalar:
 		// Including bpf_arena_alloc_pages: a kfunc returning void * (the
 		// arena address space is not a type) returns a number.
-		r0 = unknownScalar()
+		r0 = v.anyScalar()
 	case retVoid:
 		r0 = notInit()
 	case retIntOrNull:
@@ -399,7 +399,7 @@ func (v *verifier) subprogCall(pc int, st *state, ins asm.Instruction) ([]item, 
 			v.globalDone[t] = true
 			v.globals = append(v.globals, t)
 		}
-		v.clobber(st, unknownScalar())
+		v.clobber(st, v.anyScalar())
 		return one(pc+1, st), nil
 	}
 	if len(st.frames) >= maxFrames {
@@ -534,7 +534,7 @@ func (v *verifier) globalState(pc int) (*state, error) {
 			fr.regs[r] = value{k: kArena}
 		case i >= len(ps):
 		case pointee(ps[i]) == nil:
-			fr.regs[r] = unknownScalar()
+			fr.regs[r] = v.anyScalar()
 		case isCtxType(pointee(ps[i])):
 			fr.regs[r] = value{k: kCtx, offOK: true}
 		default:

@@ -39,11 +39,15 @@
 // The vm checks at run time what this pass does not prove, so it accepts
 // some programs the kernel rejects:
 //
-//   - Scalars carry no ranges. Variable offsets into map values, memory and
-//     packets are not checked here ("math between map_value pointer and
-//     register with unbounded min value is not allowed", "R1 max value is
-//     outside of the allowed memory range" and the like), nor are shift
-//     and division operands, helper size arguments or program return codes.
+//   - Scalars carry no ranges: a number is a known constant, unbounded
+//     (any 64-bit value: a full-width load, a helper's result, until a
+//     comparison) or neither. Offsetting a pointer by an unbounded number is
+//     refused as in the kernel ("math between map_value pointer and register
+//     with unbounded min value is not allowed"), but variable offsets into
+//     map values, memory and packets are not checked against their bounds
+//     ("R1 max value is outside of the allowed memory range" and the like),
+//     and 32-bit comparisons count as bounding the whole register. Helper
+//     size arguments and program return codes are not checked either.
 //   - Packet accesses are checked against data_end comparisons only at
 //     constant offsets; data_meta is not checked.
 //   - Ring buffer records and bpf_res_spin_lock are not tracked

@@ -60,6 +60,14 @@ func (v *verifier) cond(pc int, st *state, ins asm.Instruction) ([]item, error) 
 	if !is32 {
 		packetBounds(op, d, s, taken, fall)
 	}
+	// A comparison bounds what it compares (the kernel learns a range on
+	// each branch; this pass only forgets that the value was unbounded).
+	for _, st := range []*state{taken, fall} {
+		unwiden(st, ins.Dst, d)
+		if ins.OpCode.Source() == asm.SourceX {
+			unwiden(st, ins.Src, s)
+		}
+	}
 	if (op == asm.JumpJEQ || op == asm.JumpJNE) && s.isConst() && ins.Dst <= asm.R10 {
 		eq, ne := taken, fall
 		if op == asm.JumpJNE {
@@ -224,7 +232,7 @@ func (v *verifier) exit(pc int, st *state) ([]item, error) {
 		return nil, v.fail(pc, syscall.EINVAL, fmt.Sprintf("At callback return the register R0 has smin=%d smax=%d should have been in [0, 1]", int64(r0.v), int64(r0.v)))
 	}
 	// A callback runs again or the helper returns.
-	caller.regs[0] = unknownScalar()
+	caller.regs[0] = v.anyScalar()
 	again := st.clone()
 	cb := v.callbackFrame(again, f.callsite, f.subprog, f.cbArg)
 	again.frames = append(again.frames, cb)
@@ -237,7 +245,7 @@ func (v *verifier) callbackFrame(st *state, callsite, fn int, arg value) *frame 
 	f := newFrame(callsite, fn, st.cur().key)
 	f.callback = true
 	f.cbArg = arg
-	f.regs[1] = unknownScalar()
+	f.regs[1] = v.anyScalar()
 	f.regs[2] = arg
 	f.regs[10] = value{k: kStack, offOK: true, frame: int8(len(st.frames))}
 	return f
@@ -304,4 +312,19 @@ func (v *verifier) checkSections(pc int, st *state, what string) error {
 		return nil
 	}
 	return v.fail(pc, syscall.EINVAL, what+" cannot be used inside "+region+" region")
+}
+
+// unwiden marks register r (holding x) and its copies as bounded.
+func unwiden(st *state, r asm.Register, x value) {
+	if !x.wide || r > asm.R10 {
+		return
+	}
+	if x.id != 0 {
+		forEachValue(st, func(y *value) {
+			if y.wide && y.id == x.id {
+				y.wide = false
+			}
+		})
+	}
+	st.cur().regs[r].wide = false
 }

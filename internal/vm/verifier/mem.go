@@ -50,7 +50,7 @@ func (v *verifier) mem(pc int, st *state, r asm.Register, base value, off int16,
 		if base.k != kArena {
 			return value{}, v.fail(pc, syscall.EINVAL, "same insn cannot be used with different pointers")
 		}
-		return unknownScalar(), v.markAccess(pc, true)
+		return v.loaded(size), v.markAccess(pc, true)
 	}
 	if err := v.markAccess(pc, false); err != nil {
 		return value{}, err
@@ -66,7 +66,7 @@ func (v *verifier) mem(pc int, st *state, r asm.Register, base value, off int16,
 				clobberStack(f)
 			}
 		}
-		return unknownScalar(), nil
+		return v.loaded(size), nil
 	}
 	switch base.k {
 	case kStack:
@@ -82,7 +82,7 @@ func (v *verifier) mem(pc int, st *state, r asm.Register, base value, off int16,
 				return value{}, v.failRange(pc, r, fmt.Sprintf("invalid access to memory, mem_size=%d off=%d size=%d", base.size, o, size))
 			}
 		}
-		return unknownScalar(), nil
+		return v.loaded(size), nil
 	case kPacket, kPacketMeta:
 		if base.k == kPacket && base.offOK {
 			o := base.off + int64(off)
@@ -97,7 +97,7 @@ func (v *verifier) mem(pc int, st *state, r asm.Register, base value, off int16,
 		if at == accAtomic {
 			return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("BPF_ATOMIC stores into R%d %s is not allowed", r, base.typeName()))
 		}
-		return unknownScalar(), nil
+		return v.loaded(size), nil
 	}
 	return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("R%d invalid mem access '%s'", r, base.typeName()))
 }
@@ -134,7 +134,7 @@ func (v *verifier) stackAccess(pc int, st *state, r asm.Register, base value, of
 				clobberStack(f)
 			}
 		}
-		return unknownScalar(), nil
+		return v.loaded(size), nil
 	}
 	f := st.frames[fi]
 	o := base.off + int64(off)
@@ -168,7 +168,7 @@ func (v *verifier) stackAccess(pc int, st *state, r asm.Register, base value, of
 					zero = false
 				}
 			}
-			res = unknownScalar()
+			res = v.loaded(size)
 			if zero {
 				res = constScalar(0)
 			}
@@ -216,7 +216,7 @@ func (v *verifier) ctxAccess(pc int, r asm.Register, base value, off int16, size
 		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("invalid bpf_context access off=%d size=%d", off, size))
 	}
 	if at != accRead || size != 4 {
-		return unknownScalar(), nil
+		return v.loaded(size), nil
 	}
 	var data, end, meta int16 = -1, -1, -1
 	switch v.prog.Type {
@@ -239,7 +239,7 @@ func (v *verifier) ctxAccess(pc int, r asm.Register, base value, off int16, size
 func (v *verifier) mapValueAccess(pc int, r asm.Register, base value, off int16, size int, at accType) (value, error) {
 	m := base.mp
 	if !base.offOK || base.size <= 0 {
-		return unknownScalar(), nil
+		return v.loaded(size), nil
 	}
 	o := base.off + int64(off)
 	if o < 0 || o+int64(size) > base.size {
@@ -263,7 +263,7 @@ func (v *verifier) mapValueAccess(pc int, r asm.Register, base value, off int16,
 			return constScalar(binary.LittleEndian.Uint64(b)), nil
 		}
 	}
-	return unknownScalar(), nil
+	return v.loaded(size), nil
 }
 
 // store handles ST, STX and the atomics.
@@ -342,9 +342,9 @@ func (v *verifier) store(pc int, st *state, ins asm.Instruction) error {
 	}
 	switch {
 	case op == asm.AtomicCmpXchg:
-		return v.setReg(pc, st, asm.R0, unknownScalar())
+		return v.setReg(pc, st, asm.R0, v.loaded(size))
 	case op.IsFetch():
-		return v.setReg(pc, st, ins.Src, unknownScalar())
+		return v.setReg(pc, st, ins.Src, v.loaded(size))
 	}
 	return nil
 }

@@ -416,3 +416,19 @@ func (v *verifier) trace(pc int) {
 	v.tracePC = pc
 	v.log.WriteString(strconv.Itoa(v.offs[pc]) + ": " + v.fmt.Format(v.insns[pc]) + "\n")
 }
+
+// anyScalar is a number that may be any 64-bit value; its id lets a
+// comparison of one copy bound the others.
+func (v *verifier) anyScalar() value {
+	v.nextID++
+	return value{k: kScalar, wide: true, id: v.nextID}
+}
+
+// loaded is what a load of size bytes the pass does not follow gives: a
+// number, any 64-bit one for a full-width load.
+func (v *verifier) loaded(size int) value {
+	if size == 8 {
+		return v.anyScalar()
+	}
+	return unknownScalar()
+}

@@ -637,3 +637,66 @@ func TestPacketBounds(t *testing.T) {
 		},
 	})
 }
+
+func TestUnboundedOffsets(t *testing.T) {
+	index := func(body ...ins) *object.ProgramSpec {
+		return prog(append([]ins{
+			ldMapValue(asm.R6, 0),      // 0 (slots 0-1)
+			ldx(dw, asm.R1, asm.R6, 0), // 1 (slot 2): any 64-bit number
+		}, body...), rels{0: valRel(testBSS, 0)})
+	}
+	runVerifyTests(t, []verifyTest{
+		{
+			name: "unbounded index",
+			prog: index(aluReg(asm.ALUAdd, asm.R6, asm.R1), ldx(b, asm.R0, asm.R6, 0), exit()),
+			msg:  "math between map_value pointer and register with unbounded min value is not allowed", errno: syscall.EINVAL, insn: 3,
+		},
+		{
+			name: "unbounded index on the stack",
+			prog: index(mov(asm.R2, asm.R10), aluReg(asm.ALUAdd, asm.R2, asm.R1), ldx(b, asm.R0, asm.R2, -1), exit()),
+			msg:  "math between fp pointer and register with unbounded min value is not allowed", errno: syscall.EINVAL, insn: 4,
+		},
+		{
+			name: "masked index",
+			prog: index(aluImm(asm.ALUAnd, asm.R1, 15), aluReg(asm.ALUAdd, asm.R6, asm.R1), ldx(b, asm.R0, asm.R6, 0), exit()),
+		},
+		{
+			name: "index compared through a copy",
+			prog: index(
+				mov(asm.R2, asm.R1),
+				movImm(asm.R0, 0),
+				jgtImm(asm.R2, 15, 2),
+				aluReg(asm.ALUAdd, asm.R6, asm.R1),
+				ldx(b, asm.R0, asm.R6, 0),
+				exit(),
+			),
+		},
+		{
+			name: "index plus a constant compared",
+			prog: index(
+				aluImm(asm.ALUAdd, asm.R1, 4),
+				mov(asm.R2, asm.R1),
+				aluImm(asm.ALUSub, asm.R2, 4),
+				movImm(asm.R0, 0),
+				jgtImm(asm.R1, 15, 2),
+				aluReg(asm.ALUAdd, asm.R6, asm.R2),
+				ldx(b, asm.R0, asm.R6, 0),
+				exit(),
+			),
+		},
+		{
+			name: "helper results are unbounded",
+			prog: prog([]ins{helper(5), ldMapValue(asm.R6, 0), aluReg(asm.ALUAdd, asm.R6, asm.R0), movImm(asm.R0, 0), exit()}, rels{1: valRel(testBSS, 0)}),
+			msg:  "math between map_value pointer and register with unbounded min value is not allowed", errno: syscall.EINVAL, insn: 3,
+		},
+		{
+			name: "32-bit loads are bounded",
+			prog: index(ldx(w, asm.R1, asm.R6, 0), aluReg(asm.ALUAdd, asm.R6, asm.R1), movImm(asm.R0, 0), exit()),
+		},
+		{
+			name:  "arena pointers take any offset",
+			prog:  prog(withArena(toArena(asm.R1, asm.R6), ldx(dw, asm.R2, asm.R1, 0), aluReg(asm.ALUAdd, asm.R1, asm.R2), ldx(dw, asm.R0, asm.R1, 0), exit()), arenaRels()),
+			alu32: []int{3},
+		},
+	})
+}

@@ -31,8 +31,13 @@ const pointerKinds = kCtx | kStack | kMapPtr | kMapValue | kArena | kPacket | kP
 
 // value is the abstract content of a register or spilled stack slot.
 type value struct {
-	k     kinds
-	null  bool // the pointer may be NULL (map_value_or_null and the like)
+	k    kinds
+	null bool // the pointer may be NULL (map_value_or_null and the like)
+	// wide: the scalar component may be any 64-bit number, the kernel's
+	// "unbounded min value" (a full-width load, a helper's result...),
+	// which no pointer may be offset by. Set only where the kernel's
+	// bounds are certainly that wide; any comparison clears it.
+	wide  bool
 	known bool // the scalar component is the constant v
 	offOK bool // the pointer offset off is known
 	frame int8 // kStack: index of the frame whose stack it points into, -1 unknown
@@ -104,6 +109,7 @@ func join(a, b value) value {
 		return a
 	}
 	r := value{k: a.k | b.k, null: a.null || b.null, frame: a.frame}
+	r.wide = a.wide || b.wide
 	if a.has(kScalar) && b.has(kScalar) {
 		r.known = a.known && b.known && a.v == b.v
 		r.v = a.v
@@ -154,7 +160,7 @@ func covers(a, b value) bool {
 	if b.k&^a.k != 0 {
 		return false
 	}
-	if b.null && !a.null {
+	if b.null && !a.null || b.wide && !a.wide {
 		return false
 	}
 	if a.has(kScalar) && b.has(kScalar) && a.known && !(b.known && a.v == b.v) {

@@ -227,8 +227,12 @@ func (v *verifier) alu(pc int, st *state, ins asm.Instruction) error {
 			return err
 		}
 		r := unknownScalar()
-		if d.isConst() && op == asm.ALUNeg {
+		switch {
+		case d.isConst() && op == asm.ALUNeg:
 			r = constScalar(trunc(-d.v, width))
+		case op == asm.ALUNeg && is64, op == asm.ALUEnd && ins.Constant == 64:
+			// Negating or swapping all 64 bits of an unbounded number.
+			r.wide = d.wide
 		}
 		return v.setReg(pc, st, ins.Dst, r)
 	case asm.ALUMov:
@@ -309,6 +313,15 @@ func (v *verifier) alu(pc int, st *state, ins asm.Instruction) error {
 		r := unknownScalar()
 		if d.known && s.known {
 			r = constScalar(evalALU(op, d.v, s.v, width, ins.Offset == 1))
+		} else if is64 {
+			r.wide = wideResult(op, d, s)
+			if r.wide && (op == asm.ALUAdd || op == asm.ALUSub) && s.known {
+				// Linked to d, as the kernel links x and x + c: a
+				// comparison of either bounds both.
+				r.id = d.id
+			} else if r.wide {
+				r = v.anyScalar()
+			}
 		}
 		return v.setReg(pc, st, ins.Dst, r)
 	}
@@ -347,6 +360,9 @@ func (v *verifier) alu(pc int, st *state, ins asm.Instruction) error {
 	}
 	if d.has(kPacketEnd|kFunc|kBTFID) || (d.has(kMapPtr) && !(op == asm.ALUAdd && s.isZero())) {
 		return v.fail(pc, syscall.EACCES, fmt.Sprintf("R%d pointer arithmetic on %s prohibited", ins.Dst, d.typeName()))
+	}
+	if s.wide {
+		return v.fail(pc, syscall.EINVAL, fmt.Sprintf("math between %s pointer and register with unbounded min value is not allowed", d.typeName()))
 	}
 	if op != asm.ALUAdd && op != asm.ALUSub {
 		return v.ptrOpErr(pc, ins.Dst, op)
@@ -461,4 +477,19 @@ func evalALU(op asm.ALUOp, a, b uint64, width int, signed bool) uint64 {
 		}
 	}
 	return trunc(r, width)
+}
+
+// wideResult reports whether a 64-bit operation on numbers certainly
+// leaves the kernel with no bound (any 64-bit value): only then is the
+// result wide; where the kernel may have found bounds, it is not.
+func wideResult(op asm.ALUOp, d, s value) bool {
+	switch op {
+	case asm.ALUAdd, asm.ALUSub, asm.ALULsh:
+		return d.wide || (s.wide && op != asm.ALULsh)
+	case asm.ALUMul:
+		return (d.wide || s.wide) && !d.isZero() && !s.isZero()
+	case asm.ALUOr, asm.ALUXor, asm.ALUAnd:
+		return d.wide && s.wide
+	}
+	return false
 }
