@@ -610,3 +610,37 @@ func TestArenaFreeBelowStart(t *testing.T) {
 		t.Fatal("page 0 became allocatable")
 	}
 }
+
+// TestArenaCmpxchg32 pins a measured kernel behaviour: a successful 32-bit
+// cmpxchg on arena memory keeps r0's upper half; on the stack it does not.
+func TestArenaCmpxchg32(t *testing.T) {
+	c := arenaProg(t, 1, 0, []asm.Instruction{mov64K(0, 0), exit()})
+	start := c.arena.start
+	c.Close()
+	prog := func(base uint8, arena bool) []asm.Instruction {
+		return []asm.Instruction{
+			ldImm64(6, uint64(uint32(start))), st(bpfDW, 10, -8, 0),
+			ldImm64(0, 0xffffffff00000000), mov64K(4, 0),
+			atomicOp(bpfW, base, 4, map[bool]int16{true: 0, false: -8}[arena], atomicCmpXchg), // 4
+			alu64K(bpfRsh, 0, 32), exit(),
+		}
+	}
+	for _, tt := range []struct {
+		name  string
+		arena bool
+		want  uint32
+	}{{"arena keeps r0", true, 0xffffffff}, {"stack zero-extends", false, 0}} {
+		base := uint8(10)
+		var acc []int
+		if tt.arena {
+			base, acc = 6, []int{4}
+		}
+		c := arenaProgAt(t, start, prog(base, tt.arena), acc...)
+		c.arena.allocPages(start, 1, 0)
+		res, err := c.progs["p"].Run(engine.RunOptions{})
+		if err != nil || res.Retval != tt.want {
+			t.Errorf("%s: retval %#x, %v; want %#x", tt.name, res.Retval, err, tt.want)
+		}
+		c.Close()
+	}
+}

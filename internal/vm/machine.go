@@ -298,12 +298,23 @@ func (m *machine) atomicArena(ar *vmArena, in *insn, dst, src, r0 uint64, pc int
 		return 0, atomicNoRegister
 	}
 	b := ar.mem[off : off+size]
+	var v uint64
+	var reg int
 	if off%size != 0 {
 		misaligned.Lock()
-		defer misaligned.Unlock()
-		return plainAtomic(b, size, in, src, r0)
+		v, reg = plainAtomic(b, size, in, src, r0)
+		misaligned.Unlock()
+	} else {
+		v, reg = doAtomic(b, size, in, src, r0)
 	}
-	return doAtomic(b, size, in, src, r0)
+	// A 32-bit cmpxchg into the arena that succeeds leaves r0 whole,
+	// upper half included: the x86 instruction does not write the
+	// accumulator then, and the kernel's zero-extension of r0 after a
+	// 32-bit cmpxchg is not applied to arena accesses (measured).
+	if op == atomicCmpXchg && size == 4 && v == r0&0xffffffff {
+		return r0, 0
+	}
+	return v, reg
 }
 
 // doAtomic performs the operation on aligned memory with sync/atomic.
