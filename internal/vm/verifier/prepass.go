@@ -399,9 +399,16 @@ func (v *verifier) kfuncName(asm.Instruction) string {
 	return ""
 }
 
+// maxTrace bounds the instruction trace kept in the log, so that a long
+// verification at a high log level cannot use unbounded memory.
+const maxTrace = 16 << 20
+
 // trace logs instruction pc, preceded by its source line when that
 // changes, as the kernel does at log level 1.
 func (v *verifier) trace(pc int) {
+	if v.log.Len() > maxTrace {
+		return
+	}
 	if lines := v.prog.Lines; len(lines) > 0 {
 		i := sort.Search(len(lines), func(i int) bool { return lines[i].Index > pc }) - 1
 		if i >= 0 && i != v.lastLine && lines[i].Index == pc {
