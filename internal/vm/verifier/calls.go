@@ -445,6 +445,7 @@ func returnsScalar(f *object.Func) bool {
 	return false
 }
 
+// isArenaArg reports whether argument i of f is tagged arg:arena.
 func isArenaArg(f *object.Func, i int) bool {
 	return f != nil && i < len(f.ArenaArgs) && f.ArenaArgs[i]
 }

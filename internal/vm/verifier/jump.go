@@ -34,6 +34,8 @@ func nonNull(x value) bool {
 	return !x.null && x.single() && x.k&(kStack|kCtx|kMapValue|kMem|kMapPtr) != 0
 }
 
+// cond handles a conditional jump: one way when known constants decide
+// it, else both, each knowing what the comparison says.
 func (v *verifier) cond(pc int, st *state, ins asm.Instruction) ([]item, error) {
 	d, err := v.reg(pc, st, ins.Dst)
 	if err != nil {

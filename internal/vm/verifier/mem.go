@@ -124,6 +124,8 @@ func clobberStack(f *frame) {
 	}
 }
 
+// stackAccess checks an access to a frame's stack and follows what it
+// holds: spilled registers (arena pointers included) and data bytes.
 func (v *verifier) stackAccess(pc int, st *state, r asm.Register, base value, off int16, size int, at accType, src value) (value, error) {
 	fi := int(base.frame)
 	if fi < 0 || fi >= len(st.frames) || !base.offOK {
@@ -202,6 +204,8 @@ func (v *verifier) stackAccess(pc int, st *state, r asm.Register, base value, of
 	return res, nil
 }
 
+// ctxAccess checks an access to the context; loads of the packet fields
+// of XDP and tc programs give packet pointers.
 func (v *verifier) ctxAccess(pc int, r asm.Register, base value, off int16, size int, at accType) (value, error) {
 	if !base.offOK {
 		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("variable ctx access var_off=(0x0; 0xffffffffffffffff) disallowed"))
@@ -236,6 +240,7 @@ func (v *verifier) ctxAccess(pc int, r asm.Register, base value, off int16, size
 	return unknownScalar(), nil
 }
 
+// mapValueAccess checks an access inside a map value at a known offset.
 func (v *verifier) mapValueAccess(pc int, r asm.Register, base value, off int16, size int, at accType) (value, error) {
 	m := base.mp
 	if !base.offOK || base.size <= 0 {

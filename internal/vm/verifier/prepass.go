@@ -94,6 +94,7 @@ func newVerifier(prog *object.ProgramSpec, env Env) *verifier {
 	return v
 }
 
+// progName is the program's name, for errors.
 func (v *verifier) progName() string {
 	if v.prog == nil {
 		return ""
@@ -118,11 +119,13 @@ func (v *verifier) fail(pc int, errno syscall.Errno, msg string) *Error {
 	return e
 }
 
+// processedLine is the kernel's closing statistics line.
 func (v *verifier) processedLine() string {
 	return "processed " + strconv.Itoa(v.processed) + " insns (limit 1000000) max_states_per_insn " +
 		strconv.Itoa(v.peak) + " total_states " + strconv.Itoa(v.states) + " peak_states " + strconv.Itoa(v.states) + " mark_read 0\n"
 }
 
+// finalLog is the log of an accepted program, kept at level 1 and above.
 func (v *verifier) finalLog() string {
 	if v.env.LogLevel == 0 {
 		return ""

@@ -62,6 +62,7 @@ type state struct {
 
 func (s *state) cur() *frame { return s.frames[len(s.frames)-1] }
 
+// clone copies the state; the stacks stay shared until written.
 func (s *state) clone() *state {
 	n := &state{frames: make([]*frame, len(s.frames)), pkt: s.pkt,
 		preempt: s.preempt, irq: s.irq, rcu: s.rcu, locks: s.locks, iters: s.iters}
@@ -73,6 +74,8 @@ func (s *state) clone() *state {
 	return n
 }
 
+// newFrame is the frame of a call from callsite to the function at
+// subprog, with every register unset.
 func newFrame(callsite, subprog int, parentKey string) *frame {
 	f := &frame{callsite: callsite, subprog: subprog}
 	for i := range f.regs {
@@ -124,14 +127,7 @@ func (f *frame) slotAt(off int64) *slot { return f.slotMut(slotIndex(off)) }
 func (f *frame) slotRead(off int64) slot { return f.slot(slotIndex(off)) }
 
 // byteIndex is the index in slot.b of stack offset off.
-func byteIndex(off int64) int { return int(off - (off/8-boolInt(off%8 != 0))*8) }
-
-func boolInt(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
-}
+func byteIndex(off int64) int { return int((off%8 + 8) % 8) }
 
 // joinState merges b into a (same call chain) and returns the result.
 func joinState(a, b *state) *state {
@@ -166,6 +162,8 @@ func joinState(a, b *state) *state {
 	return r
 }
 
+// joinSlot merges two slots: equal spills stay spills, anything else
+// becomes bytes, invalid where either is.
 func joinSlot(a, b slot) slot {
 	if a == b {
 		return a
@@ -226,6 +224,7 @@ func coversState(a, b *state) bool {
 	return true
 }
 
+// coversSlot reports whether slot a describes every content of slot b.
 func coversSlot(a, b slot) bool {
 	if a == b {
 		return true

@@ -49,18 +49,19 @@ type value struct {
 	fn    int32           // kFunc: instruction index of the subprogram
 }
 
+// Value constructors: an unset register, a number, a known number.
 func notInit() value             { return value{k: kNotInit} }
 func unknownScalar() value       { return value{k: kScalar} }
 func constScalar(c uint64) value { return value{k: kScalar, known: true, v: c} }
 
-func (v value) is(k kinds) bool      { return v.k == k }
-func (v value) has(k kinds) bool     { return v.k&k != 0 }
-func (v value) isConst() bool        { return v.k == kScalar && v.known }
-func (v value) isPointer() bool      { return v.k&pointerKinds != 0 && v.k&^pointerKinds == 0 }
-func (v value) single() bool         { return v.k != 0 && v.k&(v.k-1) == 0 }
-func (v value) isZero() bool         { return v.isConst() && v.v == 0 }
-func (v value) arenaOrScalar() bool  { return v.k&^(kArena|kScalar) == 0 && v.k != 0 }
-func (v value) maybeNullConst() bool { return v.has(kScalar) && v.known && v.v == 0 }
+// Predicates on the kinds of a value: is (exactly k), has (k among
+// them), single (one kind only), and on its number.
+func (v value) is(k kinds) bool     { return v.k == k }
+func (v value) has(k kinds) bool    { return v.k&k != 0 }
+func (v value) isConst() bool       { return v.k == kScalar && v.known }
+func (v value) single() bool        { return v.k != 0 && v.k&(v.k-1) == 0 }
+func (v value) isZero() bool        { return v.isConst() && v.v == 0 }
+func (v value) arenaOrScalar() bool { return v.k&^(kArena|kScalar) == 0 && v.k != 0 }
 
 // typeName is the name the kernel's log gives a register type.
 func (v value) typeName() string {

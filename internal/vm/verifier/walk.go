@@ -30,6 +30,8 @@ func (v *verifier) explore(pc int, st *state) error {
 	return nil
 }
 
+// walk follows one path from pc until it ends, is covered by a state
+// already seen, or branches (the other ways go on the work list).
 func (v *verifier) walk(pc int, st *state) error {
 	for {
 		if v.prune[pc] {
@@ -103,6 +105,7 @@ func (v *verifier) setReg(pc int, st *state, r asm.Register, x value) error {
 	return nil
 }
 
+// one is a single successor.
 func one(pc int, st *state) []item { return []item{{pc, st}} }
 
 // step checks the instruction at pc in state st (which it may change) and
@@ -384,6 +387,7 @@ func (v *verifier) alu(pc int, st *state, ins asm.Instruction) error {
 	return v.setReg(pc, st, ins.Dst, r)
 }
 
+// ptrOpErr rejects an operation other than add and sub on a pointer.
 func (v *verifier) ptrOpErr(pc int, r asm.Register, op asm.ALUOp) error {
 	switch op {
 	case asm.ALUAnd, asm.ALUOr, asm.ALUXor:
@@ -392,6 +396,7 @@ func (v *verifier) ptrOpErr(pc int, r asm.Register, op asm.ALUOp) error {
 	return v.fail(pc, syscall.EACCES, fmt.Sprintf("R%d pointer arithmetic with %s operator prohibited", r, aluOpName[op]))
 }
 
+// trunc keeps the low width bits of x (32-bit results are zero-extended).
 func trunc(x uint64, width int) uint64 {
 	if width == 32 {
 		return uint64(uint32(x))
@@ -399,6 +404,7 @@ func trunc(x uint64, width int) uint64 {
 	return x
 }
 
+// signExtend extends the low bits of x as a signed number.
 func signExtend(x uint64, bits int) uint64 {
 	if bits <= 0 || bits >= 64 {
 		return x
