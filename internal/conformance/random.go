@@ -51,10 +51,11 @@ const (
 	// GenNullAddr: bpf_arena_alloc_pages with a NULL address once pages
 	// are allocated, where the kernel's choice among the free ranges shows.
 	GenNullAddr
-	// GenDirtyFetch32: 32-bit fetching atomics on registers whose upper
-	// half may be set. When the access faults, the x86 JIT leaves the
-	// register as it was, while the verifier assumed it zero-extended and
-	// may have removed branches on that assumption.
+	// GenDirtyFetch32: faulting fetches (32-bit atomics, narrow
+	// load_acquire) into registers holding values the load could not
+	// give. On a fault the x86 JIT leaves the register as it was, while
+	// the verifier assumed a zero-extended value and may have removed
+	// branches on that assumption.
 	GenDirtyFetch32
 	// GenMapValue: the arena's address as an ld_imm64 of its map value
 	// (what a reference to an arena global compiles to).
@@ -941,7 +942,11 @@ func (g *generator) acquireRelease() {
 	off := g.arenaOff(int(n)) &^ (n - 1)
 	op := asm.MemOpCode(asm.ClassSTX, asm.ModeATOMIC, size)
 	if g.chance(0.5) {
-		g.b.emit(asm.Instruction{OpCode: op, Dst: g.dest(), Src: regBase, Offset: off, Constant: int64(asm.AtomicLoadAcquire)})
+		dst := g.dest()
+		if size != asm.SizeDW && !g.has(GenDirtyFetch32) {
+			g.b.emit(movImm(dst, 0))
+		}
+		g.b.emit(asm.Instruction{OpCode: op, Dst: dst, Src: regBase, Offset: off, Constant: int64(asm.AtomicLoadAcquire)})
 	} else {
 		g.b.emit(asm.Instruction{OpCode: op, Dst: regBase, Src: g.scalar(), Offset: off, Constant: int64(asm.AtomicStoreRelease)})
 	}
@@ -1092,7 +1097,9 @@ func (g *generator) subCall() {
 		l = g.subs[g.pick(len(g.subs))]
 	}
 	arg := regPtr
-	if g.chance(0.3) {
+	if g.chance(0.3) || !g.has(GenWildAddr) {
+		// The subprogram computes page addresses from its r1, and r9
+		// may point anywhere.
 		arg = regBase
 	}
 	g.b.emit(movReg(asm.R1, arg))
