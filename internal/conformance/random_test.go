@@ -436,6 +436,21 @@ var randomRegressions = []randomCase{
 		open: "the verifier takes the fetched value as zero-extended and drops the fall-through as dead; on a " +
 			"fault the JIT leaves r7 = -1, and the vm, running the branch, takes it",
 	},
+	{
+		name: "narrow load_acquire that faults, on a register holding more",
+		// step 0 (rnd): retval vm 0 (0x0), kernel -1 (0xffffffff)
+		insns: withAlloc(
+			asm.Instruction{OpCode: 0xbf, Dst: asm.R6, Src: asm.R0, Offset: 1, Constant: 1},      // r6 = addr_space_cast(r0, 0, 1)
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R0, Constant: -1},                             // r0 = -1
+			asm.Instruction{OpCode: 0xc3, Dst: asm.R0, Src: asm.R6, Offset: 4096, Constant: 256}, // r0 = load_acquire((u32 *)(r6 +4096))
+			asm.Instruction{OpCode: 0xa5, Offset: 1, Constant: -6},                               // if r0 < 0xfffffffa goto pc+1
+			asm.Instruction{OpCode: 0xb7, Dst: asm.R0},                                           // r0 = 0
+			asm.Instruction{OpCode: 0x95},                                                        // exit
+		),
+		relocs: caseAllocRelocs,
+		open: "as above: the verifier takes the loaded value for a u32 and wires the branch as always taken; " +
+			"on a fault the JIT leaves r0 = -1",
+	},
 }
 
 // TestRandomRegressions runs the minimal programs random testing found
