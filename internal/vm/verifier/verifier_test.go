@@ -547,3 +547,43 @@ func TestAcquireRelease(t *testing.T) {
 		},
 	})
 }
+
+func TestJoinsAndClobbers(t *testing.T) {
+	// The loop counter takes more values than a join point keeps apart:
+	// the states are merged (the spilled counter becomes unknown) and the
+	// walk converges; the spilled arena pointer survives every merge.
+	loop := prog(withArena(
+		toArena(asm.R1, asm.R6),       // 1
+		stx(dw, asm.R10, -16, asm.R1), // 2 spill the arena pointer
+		movImm(asm.R7, 0),             // 3
+		stx(dw, asm.R10, -8, asm.R7),  // 4: loop head
+		st(b, asm.R10, -24, 1),        // 5 a data byte
+		aluImm(asm.ALUAdd, asm.R7, 1), // 6
+		jgtImm(asm.R7, 99, 1),         // 7
+		ja(-5),                        // 8 -> 4
+		ldx(dw, asm.R2, asm.R10, -16), // 9 fill
+		st(w, asm.R2, 0, 7),           // 10
+		ldx(dw, asm.R0, asm.R10, -8),  // 11
+		exit(),
+	), arenaRels())
+	// A store at an unknown stack offset may overwrite the spilled arena
+	// pointer: filled back, it is a number.
+	clobbered := prog(withArena(
+		toArena(asm.R1, asm.R6),            // 1
+		stx(dw, asm.R10, -16, asm.R1),      // 2
+		ldx(b, asm.R3, asm.R1, 0),          // 3 a bounded number from the arena
+		aluImm(asm.ALUAnd, asm.R3, 8),      // 4
+		mov(asm.R4, asm.R10),               // 5
+		aluImm(asm.ALUAdd, asm.R4, -16),    // 6
+		aluReg(asm.ALUAdd, asm.R4, asm.R3), // 7 fp-16 or fp-8
+		st(dw, asm.R4, 0, 0),               // 8
+		ldx(dw, asm.R2, asm.R10, -16),      // 9
+		st(w, asm.R2, 0, 7),                // 10
+		movImm(asm.R0, 0),
+		exit(),
+	), arenaRels())
+	runVerifyTests(t, []verifyTest{
+		{name: "loop merges", prog: loop, access: map[int]Access{2: AccessOther, 9: AccessOther, 10: AccessArena}},
+		{name: "unknown stack offset", prog: clobbered, msg: "R2 invalid mem access 'scalar'", errno: syscall.EACCES, insn: 11},
+	})
+}
