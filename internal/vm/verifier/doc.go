@@ -56,10 +56,13 @@
 //     exit).
 //   - Context fields are not checked per program type beyond the packet
 //     pointers of XDP and tc programs.
-//   - Loops are not proven to end; the kernel may find a program too
-//     complex ("The sequence of 8193 jumps is too complex.", "BPF program
-//     is too large") that this pass accepts, and the other way round: the
-//     processed-instruction count is not the kernel's.
+//   - Loops are not proven to end ("infinite loop detected at insn 3" is
+//     not reported); the kernel may find a program too complex ("The
+//     sequence of 8193 jumps is too complex.", "BPF program is too large")
+//     that this pass accepts, and the other way round: the processed
+//     instruction count is not the kernel's.
+//   - bpf_loop callbacks must return 0 or 1 only where that is a known
+//     constant; the combined stack size of a call chain is not checked.
 //
 // It rejects some programs the kernel accepts:
 //
