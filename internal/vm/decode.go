@@ -139,6 +139,7 @@ func (c *Collection) compile(ps *object.ProgramSpec, res *verifier.Result) (*pro
 	// runs off its end.
 	p.code[n] = insn{op: opUnknown}
 	zext, _ := any(res).(arenaALU)
+	live, _ := any(res).(liveEdges)
 	switch {
 	case zext != nil:
 	case arenaALUHook != nil:
@@ -158,6 +159,9 @@ func (c *Collection) compile(ps *object.ProgramSpec, res *verifier.Result) (*pro
 		}
 		if ins.OpCode&classMask == 0x07 && zext != nil && zext.ArenaALU(i) {
 			in = c.arenaALUInsn(p, i, ins, in, target)
+		}
+		if live != nil && isCondJump(in.op) {
+			in = hardWire(live, i, in)
 		}
 		p.code[i] = in
 	}
@@ -410,6 +414,33 @@ func (c *Collection) arenaALUInsn(p *program, i int, ins asm.Instruction, in ins
 		return n
 	}
 	return insn{op: opAlu64Zext, dst: in.dst, src: in.src, off: ins.Offset, jt: int32(ins.OpCode), imm: uint64(int64(int32(ins.Constant)))}
+}
+
+// liveEdges is what the static pass may tell about conditional jumps:
+// which of the two successors it found reachable. The kernel hard-wires a
+// jump with a dead side (into an unconditional jump or a no-op), and that
+// is visible when the program's registers break the pass's assumptions,
+// as after an arena atomic that faulted and left its fetch register as it
+// was.
+type liveEdges interface {
+	LiveEdges(i int) (next, taken bool)
+}
+
+// isCondJump reports whether op is a conditional jump (may_goto excluded).
+func isCondJump(op opcode) bool {
+	return op >= opJeq64X && op <= opJset32K
+}
+
+// hardWire rewrites a conditional jump with a dead side.
+func hardWire(live liveEdges, i int, in insn) insn {
+	fall, taken := live.LiveEdges(i)
+	switch {
+	case fall && !taken:
+		return insn{op: opJa, jt: int32(i + 1)}
+	case taken && !fall:
+		return insn{op: opJa, jt: in.jt}
+	}
+	return in
 }
 
 // arenaALUHook supplies arenaALU for hand-written test programs.

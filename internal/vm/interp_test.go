@@ -181,3 +181,27 @@ func TestDecodeErrors(t *testing.T) {
 		})
 	}
 }
+
+type edges map[int][2]bool
+
+func (e edges) LiveEdges(i int) (bool, bool) { v := e[i]; return v[0], v[1] }
+
+func TestHardWire(t *testing.T) {
+	j := insn{op: opJeq64K, jt: 7}
+	tests := []struct {
+		live edges
+		want insn
+	}{
+		{edges{3: {true, false}}, insn{op: opJa, jt: 4}},
+		{edges{3: {false, true}}, insn{op: opJa, jt: 7}},
+		{edges{3: {true, true}}, j},
+	}
+	for _, tt := range tests {
+		if got := hardWire(tt.live, 3, j); got != tt.want {
+			t.Errorf("%v: %+v, want %+v", tt.live, got, tt.want)
+		}
+	}
+	if !isCondJump(opJset32K) || isCondJump(opJa) || isCondJump(opLdxB) {
+		t.Error("isCondJump")
+	}
+}
