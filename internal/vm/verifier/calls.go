@@ -296,6 +296,7 @@ func (v *verifier) helperMem(pc int, st *state, r asm.Register, x value, size in
 		if err := v.stackBounds(pc, r, x.off, int(size), at, true); err != nil {
 			return err
 		}
+		v.useStack(st.frames[x.frame], x.off)
 		if at == accWrite {
 			f := st.frames[x.frame]
 			for o := x.off; o < x.off+size; o++ {
@@ -412,6 +413,20 @@ func (v *verifier) subprogCall(pc int, st *state, ins asm.Instruction) ([]item, 
 	}
 	f.regs[10] = value{k: kStack, offOK: true, frame: int8(len(st.frames))}
 	st.frames = append(st.frames, f)
+	if _, ok := v.chains[f.key]; !ok {
+		var chain []int
+		for _, g := range st.frames {
+			if g.callback {
+				// Callbacks run from the helper, not below the caller.
+				chain = nil
+				break
+			}
+			chain = append(chain, g.subprog)
+		}
+		if chain != nil {
+			v.chains[f.key] = chain
+		}
+	}
 	return one(t, st), nil
 }
 
@@ -608,6 +623,7 @@ func (v *verifier) iterator(pc int, st *state, name string, it value) error {
 		return v.fail(pc, syscall.EINVAL, "arg#0 expected pointer to an iterator on stack")
 	}
 	f := st.frames[it.frame]
+	v.useStack(f, o)
 	switch name {
 	case "bpf_iter_num_new":
 		if live {

@@ -62,7 +62,8 @@
 //     that this pass accepts, and the other way round: the processed
 //     instruction count is not the kernel's.
 //   - bpf_loop callbacks must return 0 or 1 only where that is a known
-//     constant; the combined stack size of a call chain is not checked.
+//     constant; callbacks do not count in the combined stack size of a
+//     call chain.
 //
 // It rejects some programs the kernel accepts:
 //

@@ -146,6 +146,7 @@ func (v *verifier) stackAccess(pc int, st *state, r asm.Register, base value, of
 	if o%int64(size) != 0 {
 		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("misaligned stack access off 0+%d+%d size %d", base.off, off, size))
 	}
+	v.useStack(f, o)
 	sv := f.slotRead(o)
 	s := &sv
 	if at != accRead {

@@ -69,6 +69,12 @@ type verifier struct {
 	inGlobal   int // instruction index of the global function being verified, -1 for the entry
 	nextID     uint32
 
+	// depth is the stack each function uses (bytes below its frame
+	// pointer), chains the call chains of static functions met, for the
+	// kernel's limit on their combined stack.
+	depth  map[int]int64
+	chains map[string][]int
+
 	log      strings.Builder
 	fmt      asm.Formatter
 	tracePC  int // instruction being printed, for the names in the trace
@@ -81,7 +87,8 @@ const (
 )
 
 func newVerifier(prog *object.ProgramSpec, env Env) *verifier {
-	v := &verifier{prog: prog, env: env, inGlobal: -1, lastLine: -1, globalDone: map[int]bool{}, stored: map[point][]*state{}, funcs: map[int]*object.Func{}}
+	v := &verifier{prog: prog, env: env, inGlobal: -1, lastLine: -1, globalDone: map[int]bool{}, stored: map[point][]*state{},
+		funcs: map[int]*object.Func{}, depth: map[int]int64{}, chains: map[string][]int{}}
 	if prog != nil {
 		v.insns = prog.Instructions
 	}
@@ -200,6 +207,34 @@ func (v *verifier) run() error {
 		}
 		if err := v.explore(g, st); err != nil {
 			return err
+		}
+	}
+	return v.checkStackDepth()
+}
+
+// useStack records that frame f's function uses the stack down to offset
+// off.
+func (v *verifier) useStack(f *frame, off int64) {
+	v.depth[f.subprog] = max(v.depth[f.subprog], -off)
+}
+
+// checkStackDepth applies the kernel's limit on the stack of a chain of
+// calls: the frames' sizes, each rounded up to 16 bytes as for the JIT,
+// may not exceed 512 bytes together.
+func (v *verifier) checkStackDepth() error {
+	keys := make([]string, 0, len(v.chains))
+	for k := range v.chains {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		chain := v.chains[k]
+		total := int64(0)
+		for _, s := range chain {
+			total += (v.depth[s] + 15) &^ 15
+		}
+		if total > maxStack {
+			return v.fail(-1, syscall.EACCES, "combined stack size of "+strconv.Itoa(len(chain))+" calls is "+strconv.FormatInt(total, 10)+". Too large")
 		}
 	}
 	return nil

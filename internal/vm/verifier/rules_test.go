@@ -490,6 +490,31 @@ func TestCalls(t *testing.T) {
 			msg: "At callback return the register R0 has smin=2 smax=2 should have been in [0, 1]", errno: syscall.EINVAL, insn: 10,
 		},
 		{
+			name: "combined stack too large",
+			prog: prog([]ins{
+				st(dw, asm.R10, -320, 0), // 0
+				pcall(2),                 // 1 -> 4
+				movImm(asm.R0, 0),        // 2
+				exit(),                   // 3
+				st(dw, asm.R10, -320, 0), // 4
+				movImm(asm.R0, 0),
+				exit(),
+			}, nil),
+			msg: "combined stack size of 2 calls is 640. Too large", errno: syscall.EACCES, insn: -1,
+		},
+		{
+			name: "combined stack within bounds",
+			prog: prog([]ins{
+				st(dw, asm.R10, -256, 0),
+				pcall(2),
+				movImm(asm.R0, 0),
+				exit(),
+				st(dw, asm.R10, -256, 0),
+				movImm(asm.R0, 0),
+				exit(),
+			}, nil),
+		},
+		{
 			name: "recursion is bounded",
 			prog: prog([]ins{pcall(-1), exit()}, nil),
 			msg:  "the call stack of 9 frames is too deep !", errno: syscall.E2BIG, insn: 0,
