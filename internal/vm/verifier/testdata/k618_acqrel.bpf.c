@@ -12,7 +12,7 @@ struct {
 int __arena_global g[4];
 #define __imm_addr(name) [name]"i"(&name)
 SEC("syscall")
-__success 
+__success
 __naked int arena_load_acq(void)
 {
 	asm volatile (
@@ -23,7 +23,7 @@ __naked int arena_load_acq(void)
 	:: __imm_addr(g) : "r0","r1","memory");
 }
 SEC("syscall")
-__success 
+__success
 __naked int arena_store_rel(void)
 {
 	asm volatile (
@@ -36,7 +36,7 @@ __naked int arena_store_rel(void)
 	:: __imm_addr(g) : "r0","r1","r2","memory");
 }
 SEC("syscall")
-__success 
+__success
 __naked int arena_load_acq_b(void)
 {
 	asm volatile (

@@ -34,7 +34,7 @@ long out;
 #define __imm_addr(name) [name]"i"(&name)
 
 SEC("xdp")
-__failure __msg("program must be sleepable to call sleepable kfunc bpf_arena_alloc_pages") 
+__failure __msg("program must be sleepable to call sleepable kfunc bpf_arena_alloc_pages")
 int xdp_alloc(void *ctx)
 {
 	void __arena *p = bpf_arena_alloc_pages(&arena, NULL, 1, NUMA_NO_NODE, 0);
@@ -42,7 +42,7 @@ int xdp_alloc(void *ctx)
 }
 
 SEC("tc")
-__failure __msg("addr_space_cast insn can only be used in a program that has an associated arena") 
+__failure __msg("addr_space_cast insn can only be used in a program that has an associated arena")
 int tc_arena(void *ctx)
 {
 	long __arena *p = gp;
@@ -52,21 +52,21 @@ int tc_arena(void *ctx)
 }
 
 SEC("syscall")
-__success 
+__success
 __naked int uninit_stack(void)
 {
 	asm volatile ("r0 = *(u64 *)(r10 - 8); exit;");
 }
 
 SEC("syscall")
-__failure __msg("invalid write to stack R10 off=-520 size=8") 
+__failure __msg("invalid write to stack R10 off=-520 size=8")
 __naked int stack_oob(void)
 {
 	asm volatile ("r1 = 0; *(u64 *)(r10 - 520) = r1; r0 = 0; exit;");
 }
 
 SEC("syscall")
-__failure __msg("R0 invalid mem access 'map_value_or_null'") 
+__failure __msg("R0 invalid mem access 'map_value_or_null'")
 int no_null_check(void *ctx)
 {
 	int k = 0;
@@ -75,7 +75,7 @@ int no_null_check(void *ctx)
 }
 
 SEC("syscall")
-__failure __msg("invalid access to map value, value_size=8 off=4 size=8") 
+__failure __msg("invalid access to map value, value_size=8 off=4 size=8")
 __naked int map_oob(void)
 {
 	asm volatile (
@@ -97,7 +97,7 @@ __noinline int takes_arena(long __arena *p __arg_arena)
 }
 
 SEC("syscall")
-__failure __msg("R1 is not a pointer to arena or scalar.") 
+__failure __msg("R1 is not a pointer to arena or scalar.")
 __naked int arena_arg_stack(void)
 {
 	asm volatile (
@@ -109,7 +109,7 @@ __naked int arena_arg_stack(void)
 }
 
 SEC("syscall")
-__success 
+__success
 __naked int arena_ldsx(void)
 {
 	asm volatile (
@@ -123,7 +123,7 @@ __naked int arena_ldsx(void)
 }
 
 SEC("syscall")
-__failure __msg("addr_space_cast insn can only be used in a program that has an associated arena") 
+__failure __msg("addr_space_cast insn can only be used in a program that has an associated arena")
 __naked int cast_no_arena(void)
 {
 	asm volatile (
@@ -134,21 +134,21 @@ __naked int cast_no_arena(void)
 }
 
 SEC("syscall")
-__failure __msg("R3 !read_ok") 
+__failure __msg("R3 !read_ok")
 __naked int read_uninit_reg(void)
 {
 	asm volatile ("r0 = r3; exit;" ::: __clobber_all);
 }
 
 SEC("syscall")
-__failure __msg("R0 !read_ok") 
+__failure __msg("R0 !read_ok")
 __naked int no_r0(void)
 {
 	asm volatile ("exit;" ::: __clobber_all);
 }
 
 SEC("syscall")
-__failure __msg("R1 !read_ok") 
+__failure __msg("R1 !read_ok")
 __naked int mixed_ptr(void)
 {
 	asm volatile (
@@ -166,7 +166,7 @@ __naked int mixed_ptr(void)
 }
 
 SEC("syscall")
-__failure __msg("same insn cannot be used with different pointers") 
+__failure __msg("same insn cannot be used with different pointers")
 __naked int mixed_ptr_stack_first(void)
 {
 	asm volatile (
@@ -186,35 +186,35 @@ __naked int mixed_ptr_stack_first(void)
 }
 
 SEC("syscall")
-__failure __msg("unreachable insn 2") 
+__failure __msg("unreachable insn 2")
 __naked int unreachable(void)
 {
 	asm volatile ("r0 = 0; exit; r0 = 1; exit;" ::: __clobber_all);
 }
 
 SEC("syscall")
-__failure __msg("div by zero") 
+__failure __msg("div by zero")
 __naked int div_zero(void)
 {
 	asm volatile ("r0 = 1; r0 /= 0; exit;" ::: __clobber_all);
 }
 
 SEC("syscall")
-__failure __msg("R1 bitwise operator &= on pointer prohibited") 
+__failure __msg("R1 bitwise operator &= on pointer prohibited")
 __naked int ptr_and(void)
 {
 	asm volatile ("r1 = r10; r1 &= 8; r0 = 0; exit;" ::: __clobber_all);
 }
 
 SEC("syscall")
-__failure __msg("frame pointer is read only") 
+__failure __msg("frame pointer is read only")
 __naked int write_r10(void)
 {
 	asm volatile ("r10 = 0; r0 = 0; exit;" ::: __clobber_all);
 }
 
 SEC("syscall")
-__failure __msg("invalid size of register fill") 
+__failure __msg("invalid size of register fill")
 __naked int arena_partial_fill(void)
 {
 	asm volatile (
@@ -227,7 +227,7 @@ __naked int arena_partial_fill(void)
 }
 
 SEC("syscall")
-__failure __msg("R1 invalid mem access 'scalar'") 
+__failure __msg("R1 invalid mem access 'scalar'")
 __naked int arena_global_nocast(void)
 {
 	asm volatile (
@@ -238,42 +238,42 @@ __naked int arena_global_nocast(void)
 }
 
 SEC("tc")
-__failure __msg("dereference of modified ctx ptr R1 off=8 disallowed") 
+__failure __msg("dereference of modified ctx ptr R1 off=8 disallowed")
 __naked int ctx_modified(void)
 {
 	asm volatile ("r1 += 8; r0 = *(u32 *)(r1 + 0); exit;" ::: __clobber_all);
 }
 
 SEC("syscall")
-__failure __msg("jump out of range from insn 1 to 7") 
+__failure __msg("jump out of range from insn 1 to 7")
 __naked int jump_oob(void)
 {
 	asm volatile ("r0 = 0; goto +5; exit;" ::: __clobber_all);
 }
 
 SEC("syscall")
-__failure __msg("misaligned stack access off 0+0+-6 size 4") 
+__failure __msg("misaligned stack access off 0+0+-6 size 4")
 __naked int stack_misaligned(void)
 {
 	asm volatile ("r1 = 0; *(u32 *)(r10 - 6) = r1; r0 = 0; exit;" ::: __clobber_all);
 }
 
 SEC("syscall")
-__success 
+__success
 __naked int ptr_sub_scalar32(void)
 {
 	asm volatile ("r1 = r10; w1 -= 8; r0 = 0; exit;" ::: __clobber_all);
 }
 
 SEC("syscall")
-__failure __msg("R1 32-bit pointer arithmetic prohibited") 
+__failure __msg("R1 32-bit pointer arithmetic prohibited")
 __naked int ptr_add32(void)
 {
 	asm volatile ("r1 = r10; w1 += 8; r0 = 0; exit;" ::: __clobber_all);
 }
 
 SEC("syscall")
-__success 
+__success
 __naked int arena_ret(void)
 {
 	asm volatile (
@@ -284,35 +284,35 @@ __naked int arena_ret(void)
 }
 
 SEC("syscall")
-__success 
+__success
 __naked int stack_ret(void)
 {
 	asm volatile ("r0 = r10; exit;" ::: __clobber_all);
 }
 
 SEC("xdp")
-__success 
+__success
 __naked int xdp_stack_ret(void)
 {
 	asm volatile ("r0 = r10; exit;" ::: __clobber_all);
 }
 
 SEC("syscall")
-__failure __msg("invalid func unknown#999") 
+__failure __msg("invalid func unknown#999")
 __naked int helper_unknown(void)
 {
 	asm volatile ("call 999; exit;" ::: __clobber_all);
 }
 
 SEC("syscall")
-/* diverges from Linux 6.18, see doc.go */ 
+/* diverges from Linux 6.18, see doc.go */
 __naked int ldx_from_map_ptr(void)
 {
 	asm volatile ("r1 = %[amap] ll; r0 = *(u32 *)(r1 + 0); exit;" :: __imm_addr(amap) : __clobber_all);
 }
 
 SEC("syscall")
-__success 
+__success
 __naked int arena_32bit_alu(void)
 {
 	asm volatile (
@@ -325,7 +325,7 @@ __naked int arena_32bit_alu(void)
 }
 
 SEC("syscall")
-__success 
+__success
 __naked int arena_scalar_add(void)
 {
 	asm volatile (
@@ -339,7 +339,7 @@ __naked int arena_scalar_add(void)
 }
 
 SEC("syscall")
-__failure __msg("BPF_ATOMIC stores into R1 ctx is not allowed") 
+__failure __msg("BPF_ATOMIC stores into R1 ctx is not allowed")
 __naked int stx_ctx_atomic(void)
 {
 	asm volatile ("r2 = 1; lock *(u32 *)(r1 + 0) += r2; r0 = 0; exit;" ::: __clobber_all);
@@ -353,7 +353,7 @@ __noinline int takes_scalar(int n)
 }
 
 SEC("syscall")
-__failure __msg("R1 is not a scalar") 
+__failure __msg("R1 is not a scalar")
 __naked int scalar_arg_ptr(void)
 {
 	asm volatile (
@@ -364,7 +364,7 @@ __naked int scalar_arg_ptr(void)
 }
 
 SEC("syscall")
-__success 
+__success
 __naked int arena_arg_ok(void)
 {
 	asm volatile (
@@ -383,7 +383,7 @@ __noinline int takes_mem(long *p)
 }
 
 SEC("syscall")
-__failure __msg("R1 invalid mem access 'mem_or_null'") 
+__failure __msg("R1 invalid mem access 'mem_or_null'")
 int mem_arg(void *ctx)
 {
 	long x = 5;
@@ -398,7 +398,7 @@ __noinline int takes_mem_checked(long *p)
 }
 
 SEC("syscall")
-__success 
+__success
 int mem_arg_checked(void *ctx)
 {
 	long x = 5;
@@ -414,14 +414,14 @@ static int cb(__u64 i, void *c)
 }
 
 SEC("syscall")
-__failure __msg("addr_space_cast insn can only be used in a program that has an associated arena") 
+__failure __msg("addr_space_cast insn can only be used in a program that has an associated arena")
 int loop_cb(void *ctx)
 {
 	return bpf_loop(10, cb, NULL, 0);
 }
 
 SEC("xdp")
-__failure __msg("invalid access to packet, off=0 size=1, R2(id=0,off=0,r=0)") 
+__failure __msg("invalid access to packet, off=0 size=1, R2(id=0,off=0,r=0)")
 __naked int pkt_nocheck(void)
 {
 	asm volatile (
@@ -431,7 +431,7 @@ __naked int pkt_nocheck(void)
 }
 
 SEC("xdp")
-__success 
+__success
 __naked int pkt_check(void)
 {
 	asm volatile (
@@ -446,7 +446,7 @@ __naked int pkt_check(void)
 }
 
 SEC("xdp")
-__failure __msg("invalid access to packet, off=13 size=2, R2(id=0,off=13,r=14)") 
+__failure __msg("invalid access to packet, off=13 size=2, R2(id=0,off=13,r=14)")
 __naked int pkt_check_short(void)
 {
 	asm volatile (
@@ -461,14 +461,14 @@ __naked int pkt_check_short(void)
 }
 
 SEC("syscall")
-__failure __msg("R1 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_") 
+__failure __msg("R1 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_")
 __naked int ringbuf_like_no_size(void)
 {
 	asm volatile ("r1 = 0; r2 = 0; call 6; r0 = 0; exit;" ::: __clobber_all);
 }
 
 SEC("syscall")
-__success 
+__success
 __naked int stack_ptr_to_helper_uninit(void)
 {
 	asm volatile (
@@ -480,7 +480,7 @@ __naked int stack_ptr_to_helper_uninit(void)
 }
 
 SEC("syscall")
-__failure __msg("R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_") 
+__failure __msg("R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_")
 __naked int lookup_bad_key(void)
 {
 	asm volatile (
@@ -492,7 +492,7 @@ __naked int lookup_bad_key(void)
 }
 
 SEC("syscall")
-__success 
+__success
 __naked int stack_var_off(void)
 {
 	asm volatile (
@@ -508,7 +508,7 @@ __naked int stack_var_off(void)
 }
 
 SEC("syscall")
-__failure __msg("math between map_value pointer and register with unbounded min value is not allowed") 
+__failure __msg("math between map_value pointer and register with unbounded min value is not allowed")
 __naked int map_value_var_off(void)
 {
 	asm volatile (
@@ -520,7 +520,7 @@ __naked int map_value_var_off(void)
 }
 
 SEC("syscall")
-__success 
+__success
 __naked int map_value_var_off_masked(void)
 {
 	asm volatile (

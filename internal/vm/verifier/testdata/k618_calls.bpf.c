@@ -17,7 +17,7 @@ long cnt;
 static __noinline long load_it(long *p) { return *p; }
 
 SEC("syscall")
-__failure __msg("same insn cannot be used with different pointers") 
+__failure __msg("same insn cannot be used with different pointers")
 __naked int static_two_kinds(void)
 {
 	asm volatile (
@@ -41,7 +41,7 @@ __noinline void vglobal(int __arena *p __arg_arena)
 }
 
 SEC("syscall")
-__failure __msg("Global function vglobal() doesn't return scalar. Only those are supported.") 
+__failure __msg("Global function vglobal() doesn't return scalar. Only those are supported.")
 int call_void_global(void *ctx)
 {
 	bpf_arena_use(arena);
@@ -55,7 +55,7 @@ __noinline int __arena *ret_arena(int __arena *p __arg_arena)
 }
 
 SEC("syscall")
-__success 
+__success
 int call_ret_arena(void *ctx)
 {
 	int __arena *q;
@@ -70,7 +70,7 @@ __noinline int tc_helper(struct __sk_buff *skb)
 }
 
 SEC("tc")
-__success 
+__success
 int tc_global_ctx(struct __sk_buff *skb)
 {
 	return tc_helper(skb);
@@ -85,7 +85,7 @@ static __noinline long *ret_stack(void)
 }
 
 SEC("syscall")
-__failure __msg("cannot return stack pointer to the caller") 
+__failure __msg("cannot return stack pointer to the caller")
 int static_ret_stack(void *ctx)
 {
 	return *ret_stack();
@@ -102,7 +102,7 @@ static int lcb(__u64 i, struct lctx *c)
 }
 
 SEC("syscall")
-__success 
+__success
 int loop_arena(void *ctx)
 {
 	struct lctx c = { .p = &g[0], .n = 0 };
@@ -118,14 +118,14 @@ static int badcb(__u64 i, void *c)
 }
 
 SEC("syscall")
-__failure __msg("unreachable insn 9") 
+__failure __msg("unreachable insn 9")
 int loop_bad_ret(void *ctx)
 {
 	return bpf_loop(4, badcb, NULL, 0);
 }
 
 SEC("syscall")
-__success 
+__success
 int for_loop(void *ctx)
 {
 	int i, s = 0;
@@ -135,7 +135,7 @@ int for_loop(void *ctx)
 }
 
 SEC("syscall")
-__success 
+__success
 int can_loop_arena(void *ctx)
 {
 	int __arena *p = &g[0];

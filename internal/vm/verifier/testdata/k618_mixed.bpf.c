@@ -14,7 +14,7 @@ long cnt;
 #define __imm_addr(name) [name]"i"(&name)
 
 SEC("syscall")
-__failure __msg("same insn cannot be used with different pointers") 
+__failure __msg("same insn cannot be used with different pointers")
 __naked int mixed_arena_first(void)
 {
 	asm volatile (
@@ -32,7 +32,7 @@ __naked int mixed_arena_first(void)
 }
 
 SEC("syscall")
-__success 
+__success
 __naked int mixed_arena_scalar(void)
 {
 	asm volatile (
@@ -50,7 +50,7 @@ __naked int mixed_arena_scalar(void)
 }
 
 SEC("syscall")
-__success 
+__success
 __naked int mixed_map_stack(void)
 {
 	asm volatile (
