@@ -33,8 +33,8 @@ func TestLog(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, ve.Log)
 		}
 	}
-	if !strings.Contains(ve.Error(), "R1 invalid mem access 'scalar'") {
-		t.Errorf("Error() = %q", ve.Error())
+	if got, want := ve.Error(), "program test: insn 3 (prog.c:31): R1 invalid mem access 'scalar' (permission denied)"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
 	}
 
 	// Accepted: the log is kept only when asked for.

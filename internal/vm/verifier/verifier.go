@@ -54,7 +54,7 @@ type Result struct {
 // Error is a rejection.
 type Error struct {
 	Program string
-	Insn    int    // slot of the offending instruction
+	Insn    int    // slot of the offending instruction, -1 for the program as a whole
 	Line    string // source line info, if known
 	Msg     string // the kernel's message, e.g. "Only one arena per program"
 	Errno   syscall.Errno
@@ -62,7 +62,14 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("program %s: insn %d: %s (%v)", e.Program, e.Insn, e.Msg, e.Errno)
+	where := ""
+	switch {
+	case e.Insn >= 0 && e.Line != "":
+		where = fmt.Sprintf(" insn %d (%s):", e.Insn, e.Line)
+	case e.Insn >= 0:
+		where = fmt.Sprintf(" insn %d:", e.Insn)
+	}
+	return fmt.Sprintf("program %s:%s %s (%v)", e.Program, where, e.Msg, e.Errno)
 }
 
 // Unwrap lets errors.Is(err, syscall.EINVAL) and the like work.
