@@ -45,7 +45,8 @@ const (
 type proto struct {
 	args      []argKind
 	ret       retKind
-	sizeArg   int // retMemOrNull: index of the argument that is the size
+	sizeArg   int  // retMemOrNull: index of the argument that is the size
+	sized     bool // each memory argument is followed by its size
 	sleepable bool
 }
 
@@ -56,15 +57,15 @@ var helpers = map[int32]proto{
 	2:   {args: []argKind{argMapPtr, argMapKey, argMapValue, argScalar}},            // map_update_elem
 	3:   {args: []argKind{argMapPtr, argMapKey}},                                    // map_delete_elem
 	5:   {},                                                                         // ktime_get_ns
-	6:   {args: []argKind{argMem, argScalar, argAny, argAny, argAny}},               // trace_printk
+	6:   {args: []argKind{argMem, argScalar, argAny, argAny, argAny}, sized: true},  // trace_printk
 	7:   {},                                                                         // get_prandom_u32
 	8:   {},                                                                         // get_smp_processor_id
 	14:  {},                                                                         // get_current_pid_tgid
 	42:  {},                                                                         // get_numa_node_id
 	93:  {args: []argKind{argMapValueP}, ret: retVoid},                              // spin_lock
 	94:  {args: []argKind{argMapValueP}, ret: retVoid},                              // spin_unlock
-	112: {args: []argKind{argMemW, argScalar, argAny}},                              // probe_read_user
-	113: {args: []argKind{argMemW, argScalar, argAny}},                              // probe_read_kernel
+	112: {args: []argKind{argMemW, argScalar, argAny}, sized: true},                 // probe_read_user
+	113: {args: []argKind{argMemW, argScalar, argAny}, sized: true},                 // probe_read_kernel
 	118: {},                                                                         // jiffies64
 	125: {},                                                                         // ktime_get_boot_ns
 	160: {},                                                                         // ktime_get_coarse_ns
@@ -259,7 +260,8 @@ func (v *verifier) checkArgs(pc int, st *state, p proto) ([]value, error) {
 				}
 			}
 		case argMem, argMemW:
-			if i+1 < len(args) && args[i+1].isConst() {
+			// Sizes of zero are the helpers' business (some allow them).
+			if p.sized && i+1 < len(args) && args[i+1].isConst() && args[i+1].v != 0 {
 				size = int64(args[i+1].v)
 			}
 			if k == argMemW {
@@ -282,7 +284,8 @@ func (v *verifier) checkArgs(pc int, st *state, p proto) ([]value, error) {
 // and, for a write, that the stack bytes it fills become data.
 func (v *verifier) helperMem(pc int, st *state, r asm.Register, x value, size int64, at accType) error {
 	if size == 0 {
-		// Zero-sized accesses (a map with no key) are refused outright.
+		// A map with no key or value (the arena) cannot be used with the
+		// map helpers.
 		return v.fail(pc, syscall.EACCES, "invalid zero-sized read")
 	}
 	if !x.single() || !x.offOK || size > maxStack {
