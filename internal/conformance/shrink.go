@@ -237,6 +237,12 @@ func Shrink(spec *object.Spec, steps []Step, first *DiffReport, budget int) (*Sh
 			// The last instruction is the exit: keep it.
 			for hi := len(fp.insns) - 1; hi-size >= 0; {
 				lo := hi - size
+				if hasExit(fp.insns[lo:hi]) {
+					// Without an exit, one function runs on into the
+					// next: a different program, not a smaller one.
+					hi -= size
+					continue
+				}
 				if c := fp.without(lo, hi); try(c) {
 					fp = c
 					changed = true
@@ -431,6 +437,15 @@ func differential(spec *object.Spec, steps []Step) (*DiffReport, error) {
 func usesReserve(spec *object.Spec) bool {
 	for _, e := range spec.Externs {
 		if e.Name == "bpf_arena_reserve_pages" {
+			return true
+		}
+	}
+	return false
+}
+
+func hasExit(insns asm.Instructions) bool {
+	for _, ins := range insns {
+		if ins.IsExit() {
 			return true
 		}
 	}
