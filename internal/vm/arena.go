@@ -2,6 +2,7 @@ package vm
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -187,7 +188,8 @@ func (a *vmArena) allocPages(uaddr uint64, count uint32, flags uint64) uint64 {
 // left bytes behind, and allocated pages must come zeroed.
 func (a *vmArena) zero(pg, n uint32) {
 	b := a.mem[uint64(pg)*pageSize : uint64(pg+n)*pageSize]
-	if n <= maxClearPages {
+	// Only Linux guarantees that dropped anonymous pages read as zero.
+	if n <= maxClearPages || runtime.GOOS != "linux" {
 		clear(b)
 		return
 	}
