@@ -25,14 +25,21 @@
 // interpreter has an instruction budget). Static functions are walked in the
 // context of each call, global ones once on their own with their arguments
 // typed from BTF (arg:arena arguments are arena pointers), callbacks of
-// bpf_loop as calls that may repeat.
+// bpf_loop as calls that may repeat. Along the way it follows what the
+// kernel follows about the program as a whole: critical sections
+// (bpf_preempt_disable, bpf_local_irq_save, bpf_rcu_read_lock,
+// bpf_spin_lock), bpf_iter_num iterators, the packet bytes proven readable,
+// and the stack each function uses (a chain of calls may not use more than
+// 512 bytes).
 //
 // A load, store or atomic whose base is an arena pointer on every path is
 // AccessArena; any other pointer gives AccessOther. An instruction that
 // reaches arena memory on one path and other memory on another is rejected
 // ("same insn cannot be used with different pointers"), as the kernel
 // does: the interpreter, like the JIT, decides once per instruction how to
-// address it.
+// address it. For the same reason Result.ALU32 marks the 64-bit arithmetic
+// instructions whose destination is an arena pointer: the kernel performs
+// them in 32 bits, and the interpreter must too.
 //
 // # Divergences from Linux 6.18
 //
@@ -54,8 +61,9 @@
 //     ("Unreleased reference" is not reported for them); bpf_iter_num
 //     iterators are (created once, used while live, destroyed before
 //     exit).
-//   - Context fields are not checked per program type beyond the packet
-//     pointers of XDP and tc programs.
+//   - Context accesses are checked for syscall programs (alignment) and
+//     XDP (struct xdp_md, read only); for tc and other types only negative
+//     offsets and the packet pointers are looked at.
 //   - Loops are not proven to end ("infinite loop detected at insn 3" is
 //     not reported); the kernel may find a program too complex ("The
 //     sequence of 8193 jumps is too complex.", "BPF program is too large")
@@ -75,7 +83,8 @@
 //   - Where merged paths disagree (past the few states kept apart), an
 //     error one of them would have can surface on the merged state even
 //     though the kernel, following paths one by one, would rule that path
-//     out, for example a register set and tested under the same condition.
+//     out, for example a register set and tested under the same condition
+//     once more than eight paths meet.
 //
 // It follows a privileged loader (CAP_BPF and CAP_PERFMON, as the kernel
 // engine runs): pointers may be stored, compared, subtracted and returned,
