@@ -61,9 +61,10 @@
 //     ("Unreleased reference" is not reported for them); bpf_iter_num
 //     iterators are (created once, used while live, destroyed before
 //     exit).
-//   - Context accesses are checked for syscall programs (alignment) and
-//     XDP (struct xdp_md, read only); for tc and other types only negative
-//     offsets and the packet pointers are looked at.
+//   - Context accesses must be aligned and at non-negative offsets, and XDP
+//     ones must be 32-bit reads of struct xdp_md; the fields of other
+//     context types (tc's __sk_buff...) are not checked, only their
+//     packet pointers followed.
 //   - Loops are not proven to end ("infinite loop detected at insn 3" is
 //     not reported); the kernel may find a program too complex ("The
 //     sequence of 8193 jumps is too complex.", "BPF program is too large")
