@@ -119,7 +119,7 @@ func TestHelperTable(t *testing.T) {
 func TestSlots(t *testing.T) {
 	insns := Instructions{
 		{OpCode: OpJA, Offset: 3},                                    // 0 -> slot 4 (exit)
-		{OpCode: OpLoadImm64, Dst: R1, Src: PseudoFunc, Constant: 2}, // slots 1-2 -> slot 5
+		{OpCode: OpLoadImm64, Dst: R1, Src: PseudoFunc, Constant: 2}, // slots 1-2 -> slot 4: counts from slot 2, as the kernel does
 		{OpCode: OpCall, Src: PseudoCall, Constant: 1},               // slot 3 -> slot 5
 		{OpCode: OpExit}, // slot 4
 		{OpCode: OpExit}, // slot 5
@@ -141,7 +141,7 @@ func TestSlots(t *testing.T) {
 		ok     bool
 	}{
 		{0, 3, true},
-		{1, 4, true},
+		{1, 3, true},
 		{2, 4, true},
 		{3, 0, false},
 		{5, 0, false},

@@ -46,5 +46,7 @@ func (insns Instructions) Target(offsets []int, i int) (index int, ok bool) {
 	if !ok {
 		return 0, false
 	}
-	return IndexOfSlot(offsets, offsets[i]+insns[i].Slots()+rel)
+	// Every target counts from the slot after the instruction's first one,
+	// the two-slot pseudo func ld_imm64 included, as the kernel counts.
+	return IndexOfSlot(offsets, offsets[i]+1+rel)
 }
