@@ -215,7 +215,8 @@ func (ins Instruction) IsConditionalJump() bool {
 func (ins Instruction) IsJump() bool { return ins.IsUnconditionalJump() || ins.IsConditionalJump() }
 
 // JumpTarget returns the target of a jump, a subprogram call or a pseudo
-// func ld_imm64, in slots relative to the slot after ins. ok is false for
+// func ld_imm64, in slots relative to the slot after the instruction's first
+// (for ld_imm64 that is its own second slot). ok is false for
 // any other instruction.
 func (ins Instruction) JumpTarget() (rel int, ok bool) {
 	switch {
