@@ -178,24 +178,35 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 		return 0, m.errorf(pc, "call stack too deep (%d frames)", depth+1)
 	}
 	code := m.p.code
-	stack := m.stack[:]
-	sb := m.stackBase
 	ar := m.c.arenaOrEmpty()
-	amem := ar.mem
-	// The arena fast path, inlined by hand: resolve's logic with the
+	// Values the hot loop needs only in some cases live in a struct
+	// that stays in memory: the function is too large for the register
+	// allocator, which otherwise spills and reloads all of them around
+	// every instruction.
+	//
+	// The arena fast path is inlined by hand: resolve's logic with the
 	// window's base folded into one constant. An access that straddles
 	// two pages needs both present: the CPU faults before it writes any
-	// byte of a store. Arena instructions are
-	// only decoded when the collection has an arena, so asize >= 4096.
-	abase := ar.hi - ar.start
-	asize := ar.size
-	astate := ar.state
+	// byte of a store. Arena instructions are only decoded when the
+	// collection has an arena, so x.asize >= 4096.
+	var x struct {
+		stack  []byte
+		sb     uint64
+		amem   []byte
+		abase  uint64
+		asize  uint64
+		astate []uint32
+		depth  int
+		nf     int
+		loops  uint64
+	}
+	x.stack, x.sb = m.stack[:], m.stackBase
+	x.amem, x.abase, x.asize, x.astate = ar.mem, ar.hi-ar.start, ar.size, ar.state
+	x.depth, x.loops = depth, maxLoops
 	var r [16]uint64 // 16 so that masked indices need no bounds checks
 	r[1], r[2], r[3], r[4], r[5] = r1, r2, r3, r4, r5
-	r[10] = sb + uint64(depth+1)*frameSize
+	r[10] = x.sb + uint64(x.depth+1)*frameSize
 	var frames [maxFrames]frame
-	nf := 0
-	loops := uint64(maxLoops)
 	// The budget counts instructions exactly but is charged only when
 	// control leaves straight-line code (a taken jump, a call, an exit):
 	// bs is where the current run of instructions began, so pc-bs is
@@ -853,8 +864,8 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			}
 		case opLdxB:
 			a := r[in.src&15] + in.imm
-			if a-sb <= stackSize-1 {
-				r[in.dst&15] = uint64(*(*uint8)(unsafe.Pointer(&stack[a-sb])))
+			if a-x.sb <= stackSize-1 {
+				r[in.dst&15] = uint64(*(*uint8)(unsafe.Pointer(&x.stack[a-x.sb])))
 			} else if v, err := m.loadOther(a, 1, pc-1); err != nil {
 				return 0, err
 			} else {
@@ -862,8 +873,8 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			}
 		case opLdxH:
 			a := r[in.src&15] + in.imm
-			if a-sb <= stackSize-2 {
-				r[in.dst&15] = uint64(*(*uint16)(unsafe.Pointer(&stack[a-sb])))
+			if a-x.sb <= stackSize-2 {
+				r[in.dst&15] = uint64(*(*uint16)(unsafe.Pointer(&x.stack[a-x.sb])))
 			} else if v, err := m.loadOther(a, 2, pc-1); err != nil {
 				return 0, err
 			} else {
@@ -871,8 +882,8 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			}
 		case opLdxW:
 			a := r[in.src&15] + in.imm
-			if a-sb <= stackSize-4 {
-				r[in.dst&15] = uint64(*(*uint32)(unsafe.Pointer(&stack[a-sb])))
+			if a-x.sb <= stackSize-4 {
+				r[in.dst&15] = uint64(*(*uint32)(unsafe.Pointer(&x.stack[a-x.sb])))
 			} else if v, err := m.loadOther(a, 4, pc-1); err != nil {
 				return 0, err
 			} else {
@@ -880,8 +891,8 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			}
 		case opLdxDW:
 			a := r[in.src&15] + in.imm
-			if a-sb <= stackSize-8 {
-				r[in.dst&15] = uint64(*(*uint64)(unsafe.Pointer(&stack[a-sb])))
+			if a-x.sb <= stackSize-8 {
+				r[in.dst&15] = uint64(*(*uint64)(unsafe.Pointer(&x.stack[a-x.sb])))
 			} else if v, err := m.loadOther(a, 8, pc-1); err != nil {
 				return 0, err
 			} else {
@@ -889,8 +900,8 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			}
 		case opLdxsB:
 			a := r[in.src&15] + in.imm
-			if a-sb <= stackSize-1 {
-				r[in.dst&15] = uint64(int64(*(*int8)(unsafe.Pointer(&stack[a-sb]))))
+			if a-x.sb <= stackSize-1 {
+				r[in.dst&15] = uint64(int64(*(*int8)(unsafe.Pointer(&x.stack[a-x.sb]))))
 			} else if v, err := m.loadOther(a, 1, pc-1); err != nil {
 				return 0, err
 			} else {
@@ -898,8 +909,8 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			}
 		case opLdxsH:
 			a := r[in.src&15] + in.imm
-			if a-sb <= stackSize-2 {
-				r[in.dst&15] = uint64(int64(*(*int16)(unsafe.Pointer(&stack[a-sb]))))
+			if a-x.sb <= stackSize-2 {
+				r[in.dst&15] = uint64(int64(*(*int16)(unsafe.Pointer(&x.stack[a-x.sb]))))
 			} else if v, err := m.loadOther(a, 2, pc-1); err != nil {
 				return 0, err
 			} else {
@@ -907,8 +918,8 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			}
 		case opLdxsW:
 			a := r[in.src&15] + in.imm
-			if a-sb <= stackSize-4 {
-				r[in.dst&15] = uint64(int64(*(*int32)(unsafe.Pointer(&stack[a-sb]))))
+			if a-x.sb <= stackSize-4 {
+				r[in.dst&15] = uint64(int64(*(*int32)(unsafe.Pointer(&x.stack[a-x.sb]))))
 			} else if v, err := m.loadOther(a, 4, pc-1); err != nil {
 				return 0, err
 			} else {
@@ -916,165 +927,165 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			}
 		case opStxB:
 			a := r[in.dst&15] + uint64(int64(in.off))
-			if a-sb <= stackSize-1 {
-				*(*uint8)(unsafe.Pointer(&stack[a-sb])) = uint8(r[in.src&15])
+			if a-x.sb <= stackSize-1 {
+				*(*uint8)(unsafe.Pointer(&x.stack[a-x.sb])) = uint8(r[in.src&15])
 			} else if err := m.storeOther(a, 1, r[in.src&15], pc-1); err != nil {
 				return 0, err
 			}
 		case opStB:
 			a := r[in.dst&15] + uint64(int64(in.off))
-			if a-sb <= stackSize-1 {
-				*(*uint8)(unsafe.Pointer(&stack[a-sb])) = uint8(in.imm)
+			if a-x.sb <= stackSize-1 {
+				*(*uint8)(unsafe.Pointer(&x.stack[a-x.sb])) = uint8(in.imm)
 			} else if err := m.storeOther(a, 1, in.imm, pc-1); err != nil {
 				return 0, err
 			}
 		case opStxH:
 			a := r[in.dst&15] + uint64(int64(in.off))
-			if a-sb <= stackSize-2 {
-				*(*uint16)(unsafe.Pointer(&stack[a-sb])) = uint16(r[in.src&15])
+			if a-x.sb <= stackSize-2 {
+				*(*uint16)(unsafe.Pointer(&x.stack[a-x.sb])) = uint16(r[in.src&15])
 			} else if err := m.storeOther(a, 2, r[in.src&15], pc-1); err != nil {
 				return 0, err
 			}
 		case opStH:
 			a := r[in.dst&15] + uint64(int64(in.off))
-			if a-sb <= stackSize-2 {
-				*(*uint16)(unsafe.Pointer(&stack[a-sb])) = uint16(in.imm)
+			if a-x.sb <= stackSize-2 {
+				*(*uint16)(unsafe.Pointer(&x.stack[a-x.sb])) = uint16(in.imm)
 			} else if err := m.storeOther(a, 2, in.imm, pc-1); err != nil {
 				return 0, err
 			}
 		case opStxW:
 			a := r[in.dst&15] + uint64(int64(in.off))
-			if a-sb <= stackSize-4 {
-				*(*uint32)(unsafe.Pointer(&stack[a-sb])) = uint32(r[in.src&15])
+			if a-x.sb <= stackSize-4 {
+				*(*uint32)(unsafe.Pointer(&x.stack[a-x.sb])) = uint32(r[in.src&15])
 			} else if err := m.storeOther(a, 4, r[in.src&15], pc-1); err != nil {
 				return 0, err
 			}
 		case opStW:
 			a := r[in.dst&15] + uint64(int64(in.off))
-			if a-sb <= stackSize-4 {
-				*(*uint32)(unsafe.Pointer(&stack[a-sb])) = uint32(in.imm)
+			if a-x.sb <= stackSize-4 {
+				*(*uint32)(unsafe.Pointer(&x.stack[a-x.sb])) = uint32(in.imm)
 			} else if err := m.storeOther(a, 4, in.imm, pc-1); err != nil {
 				return 0, err
 			}
 		case opStxDW:
 			a := r[in.dst&15] + uint64(int64(in.off))
-			if a-sb <= stackSize-8 {
-				*(*uint64)(unsafe.Pointer(&stack[a-sb])) = uint64(r[in.src&15])
+			if a-x.sb <= stackSize-8 {
+				*(*uint64)(unsafe.Pointer(&x.stack[a-x.sb])) = uint64(r[in.src&15])
 			} else if err := m.storeOther(a, 8, r[in.src&15], pc-1); err != nil {
 				return 0, err
 			}
 		case opStDW:
 			a := r[in.dst&15] + uint64(int64(in.off))
-			if a-sb <= stackSize-8 {
-				*(*uint64)(unsafe.Pointer(&stack[a-sb])) = uint64(in.imm)
+			if a-x.sb <= stackSize-8 {
+				*(*uint64)(unsafe.Pointer(&x.stack[a-x.sb])) = uint64(in.imm)
 			} else if err := m.storeOther(a, 8, in.imm, pc-1); err != nil {
 				return 0, err
 			}
 		case opALdxB:
-			if off := abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= asize-1 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated {
-				r[in.dst&15] = uint64(*(*uint8)(unsafe.Pointer(&amem[off])))
+			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-1 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated {
+				r[in.dst&15] = uint64(*(*uint8)(unsafe.Pointer(&x.amem[off])))
 			} else {
 				r[in.dst&15] = 0
 				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
 			}
 		case opALdxH:
-			if off := abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= asize-2 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
-				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&astate[(off+1)>>pageShift]) == pageAllocated) {
-				r[in.dst&15] = uint64(*(*uint16)(unsafe.Pointer(&amem[off])))
+			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-2 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&x.astate[(off+1)>>pageShift]) == pageAllocated) {
+				r[in.dst&15] = uint64(*(*uint16)(unsafe.Pointer(&x.amem[off])))
 			} else {
 				r[in.dst&15] = 0
 				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
 			}
 		case opALdxW:
-			if off := abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= asize-4 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
-				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&astate[(off+3)>>pageShift]) == pageAllocated) {
-				r[in.dst&15] = uint64(*(*uint32)(unsafe.Pointer(&amem[off])))
+			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-4 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&x.astate[(off+3)>>pageShift]) == pageAllocated) {
+				r[in.dst&15] = uint64(*(*uint32)(unsafe.Pointer(&x.amem[off])))
 			} else {
 				r[in.dst&15] = 0
 				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
 			}
 		case opALdxDW:
-			if off := abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= asize-8 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
-				(off&(pageSize-1) <= pageSize-8 || atomic.LoadUint32(&astate[(off+7)>>pageShift]) == pageAllocated) {
-				r[in.dst&15] = uint64(*(*uint64)(unsafe.Pointer(&amem[off])))
+			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-8 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-8 || atomic.LoadUint32(&x.astate[(off+7)>>pageShift]) == pageAllocated) {
+				r[in.dst&15] = uint64(*(*uint64)(unsafe.Pointer(&x.amem[off])))
 			} else {
 				r[in.dst&15] = 0
 				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
 			}
 		case opALdxsB:
-			if off := abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= asize-1 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated {
-				r[in.dst&15] = uint64(int64(*(*int8)(unsafe.Pointer(&amem[off]))))
+			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-1 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated {
+				r[in.dst&15] = uint64(int64(*(*int8)(unsafe.Pointer(&x.amem[off]))))
 			} else {
 				r[in.dst&15] = 0
 				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
 			}
 		case opALdxsH:
-			if off := abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= asize-2 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
-				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&astate[(off+1)>>pageShift]) == pageAllocated) {
-				r[in.dst&15] = uint64(int64(*(*int16)(unsafe.Pointer(&amem[off]))))
+			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-2 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&x.astate[(off+1)>>pageShift]) == pageAllocated) {
+				r[in.dst&15] = uint64(int64(*(*int16)(unsafe.Pointer(&x.amem[off]))))
 			} else {
 				r[in.dst&15] = 0
 				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
 			}
 		case opALdxsW:
-			if off := abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= asize-4 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
-				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&astate[(off+3)>>pageShift]) == pageAllocated) {
-				r[in.dst&15] = uint64(int64(*(*int32)(unsafe.Pointer(&amem[off]))))
+			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-4 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&x.astate[(off+3)>>pageShift]) == pageAllocated) {
+				r[in.dst&15] = uint64(int64(*(*int32)(unsafe.Pointer(&x.amem[off]))))
 			} else {
 				r[in.dst&15] = 0
 				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
 			}
 		case opAStxB:
-			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-1 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated {
-				*(*uint8)(unsafe.Pointer(&amem[off])) = uint8(r[in.src&15])
+			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-1 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated {
+				*(*uint8)(unsafe.Pointer(&x.amem[off])) = uint8(r[in.src&15])
 			} else {
 				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStB:
-			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-1 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated {
-				*(*uint8)(unsafe.Pointer(&amem[off])) = uint8(in.imm)
+			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-1 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated {
+				*(*uint8)(unsafe.Pointer(&x.amem[off])) = uint8(in.imm)
 			} else {
 				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStxH:
-			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-2 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
-				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&astate[(off+1)>>pageShift]) == pageAllocated) {
-				*(*uint16)(unsafe.Pointer(&amem[off])) = uint16(r[in.src&15])
+			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-2 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&x.astate[(off+1)>>pageShift]) == pageAllocated) {
+				*(*uint16)(unsafe.Pointer(&x.amem[off])) = uint16(r[in.src&15])
 			} else {
 				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStH:
-			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-2 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
-				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&astate[(off+1)>>pageShift]) == pageAllocated) {
-				*(*uint16)(unsafe.Pointer(&amem[off])) = uint16(in.imm)
+			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-2 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&x.astate[(off+1)>>pageShift]) == pageAllocated) {
+				*(*uint16)(unsafe.Pointer(&x.amem[off])) = uint16(in.imm)
 			} else {
 				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStxW:
-			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-4 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
-				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&astate[(off+3)>>pageShift]) == pageAllocated) {
-				*(*uint32)(unsafe.Pointer(&amem[off])) = uint32(r[in.src&15])
+			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-4 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&x.astate[(off+3)>>pageShift]) == pageAllocated) {
+				*(*uint32)(unsafe.Pointer(&x.amem[off])) = uint32(r[in.src&15])
 			} else {
 				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStW:
-			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-4 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
-				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&astate[(off+3)>>pageShift]) == pageAllocated) {
-				*(*uint32)(unsafe.Pointer(&amem[off])) = uint32(in.imm)
+			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-4 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&x.astate[(off+3)>>pageShift]) == pageAllocated) {
+				*(*uint32)(unsafe.Pointer(&x.amem[off])) = uint32(in.imm)
 			} else {
 				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStxDW:
-			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-8 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
-				(off&(pageSize-1) <= pageSize-8 || atomic.LoadUint32(&astate[(off+7)>>pageShift]) == pageAllocated) {
-				*(*uint64)(unsafe.Pointer(&amem[off])) = uint64(r[in.src&15])
+			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-8 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-8 || atomic.LoadUint32(&x.astate[(off+7)>>pageShift]) == pageAllocated) {
+				*(*uint64)(unsafe.Pointer(&x.amem[off])) = uint64(r[in.src&15])
 			} else {
 				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
 		case opAStDW:
-			if off := abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= asize-8 && atomic.LoadUint32(&astate[off>>pageShift]) == pageAllocated &&
-				(off&(pageSize-1) <= pageSize-8 || atomic.LoadUint32(&astate[(off+7)>>pageShift]) == pageAllocated) {
-				*(*uint64)(unsafe.Pointer(&amem[off])) = uint64(in.imm)
+			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-8 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
+				(off&(pageSize-1) <= pageSize-8 || atomic.LoadUint32(&x.astate[(off+7)>>pageShift]) == pageAllocated) {
+				*(*uint64)(unsafe.Pointer(&x.amem[off])) = uint64(in.imm)
 			} else {
 				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
 			}
@@ -1101,7 +1112,7 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			pc = int(in.jt)
 			bs = pc
 		case opMayGoto:
-			if loops == 0 {
+			if x.loops == 0 {
 				ran := uint64(pc - bs)
 				if ran > budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
@@ -1110,17 +1121,17 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 				pc = int(in.jt)
 				bs = pc
 			} else {
-				loops--
+				x.loops--
 			}
 		case opCall:
-			if depth+1 >= maxFrames {
-				return 0, m.errorf(pc-1, "call stack too deep (%d frames)", depth+2)
+			if x.depth+1 >= maxFrames {
+				return 0, m.errorf(pc-1, "call stack too deep (%d frames)", x.depth+2)
 			}
-			frames[nf] = frame{ret: pc, r6: r[6], r7: r[7], r8: r[8], r9: r[9], r10: r[10], loops: loops}
-			nf++
-			depth++
-			r[10] = sb + uint64(depth+1)*frameSize
-			loops = maxLoops
+			frames[x.nf] = frame{ret: pc, r6: r[6], r7: r[7], r8: r[8], r9: r[9], r10: r[10], loops: x.loops}
+			x.nf++
+			x.depth++
+			r[10] = x.sb + uint64(x.depth+1)*frameSize
+			x.loops = maxLoops
 			ran := uint64(pc - bs)
 			if ran > budget {
 				return 0, m.errorf(pc-1, "%v", ErrBudget)
@@ -1136,7 +1147,7 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			budget -= ran
 			bs = pc
 			m.budget = budget
-			v, err := m.p.funcs[in.jt](m, r[1], r[2], r[3], r[4], r[5], depth)
+			v, err := m.p.funcs[in.jt](m, r[1], r[2], r[3], r[4], r[5], x.depth)
 			budget = m.budget
 			if err != nil {
 				return 0, m.wrapf(pc-1, err)
@@ -1151,17 +1162,17 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 				return 0, m.errorf(pc-1, "%v", ErrBudget)
 			}
 			budget -= ran
-			if nf == 0 {
+			if x.nf == 0 {
 				m.budget = budget
 				return r[0], nil
 			}
-			nf--
-			f := &frames[nf]
+			x.nf--
+			f := &frames[x.nf]
 			pc = f.ret
 			bs = pc
 			r[6], r[7], r[8], r[9], r[10] = f.r6, f.r7, f.r8, f.r9, f.r10
-			loops = f.loops
-			depth--
+			x.loops = f.loops
+			x.depth--
 		case opAtomic:
 			v, reg, err := m.atomicOther(in, r[in.dst&15], r[in.src&15], r[0], pc-1)
 			if err != nil {
