@@ -8,6 +8,27 @@
 // tolerance, and every other access is bounds-checked at run time against
 // the regions a program may touch (its stack, map values, global data, the
 // ctx and the packet), so no program can crash the process.
+//
+// What follows the kernel (Linux 6.18, x86-64) beyond SEMANTICS.md, found
+// by differential runs against it:
+//   - free pages live in a range tree with the kernel's allocation order:
+//     an allocation without an address takes the smallest free range that
+//     fits, the most recently changed among equals (not the lowest address);
+//   - 64-bit ALU on an arena pointer runs as the 32-bit operation;
+//   - an access straddling two pages needs both present;
+//   - a faulting atomic leaves every register as it was (a faulting load
+//     zeroes its destination), and a successful 32-bit cmpxchg on arena
+//     memory keeps r0's upper half;
+//   - bpf_arena_alloc_pages gives NULL for a NUMA node that is not online.
+//
+// Where the vm differs: may_goto allows 8M iterations per function call
+// (the kernel's timed may_goto allows about 250 ms instead); a run stops
+// with ErrBudget after its instruction budget; pages the kernel would map
+// outside the arena after a free whose pointer lies below user_vm_start do
+// not exist here (accesses to them fault); conditional jumps the kernel's
+// verifier hard-wires because one side is dead (visible only when a faulted
+// atomic leaves a register outside the range the verifier assumed) are
+// hard-wired only when the static pass reports them (Result.LiveEdges).
 package vm
 
 import (
