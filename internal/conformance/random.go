@@ -167,15 +167,10 @@ const (
 
 var scalarRegs = []asm.Register{asm.R0, asm.R1, asm.R2, asm.R3, asm.R4, asm.R5, asm.R7, asm.R8}
 
-// Opcodes used throughout.
+// The 64-bit register moves, by constant and by register.
 var (
-	opMovK   = asm.ALUOpCode(asm.ClassALU64, asm.ALUMov, asm.SourceK)
-	opMovX   = asm.ALUOpCode(asm.ClassALU64, asm.ALUMov, asm.SourceX)
-	opMov32X = asm.ALUOpCode(asm.ClassALU, asm.ALUMov, asm.SourceX)
-	opAddK   = asm.ALUOpCode(asm.ClassALU64, asm.ALUAdd, asm.SourceK)
-	opXorX   = asm.ALUOpCode(asm.ClassALU64, asm.ALUXor, asm.SourceX)
-	opMulK   = asm.ALUOpCode(asm.ClassALU64, asm.ALUMul, asm.SourceK)
-	opRshK   = asm.ALUOpCode(asm.ClassALU64, asm.ALURsh, asm.SourceK)
+	opMovK = asm.ALUOpCode(asm.ClassALU64, asm.ALUMov, asm.SourceK)
+	opMovX = asm.ALUOpCode(asm.ClassALU64, asm.ALUMov, asm.SourceX)
 )
 
 // genLabel names a position in the program being built.
@@ -268,6 +263,13 @@ type pendingJump struct {
 	items int
 }
 
+func newGenerator(r *rand.Rand, cfg GenConfig) *generator {
+	return &generator{
+		r: r, cfg: cfg, locked: map[asm.Register]bool{}, ext: map[string]*object.ExternSpec{},
+		b: builder{relocs: map[int]object.Relocation{}, fix: map[int]genLabel{}},
+	}
+}
+
 func (g *generator) has(f GenFeature) bool { return g.cfg.Disable&f == 0 }
 
 // Generate builds, in memory, an object with one arena map and one
@@ -277,8 +279,7 @@ func (g *generator) has(f GenFeature) bool { return g.cfg.Disable&f == 0 }
 // jumps go forward except for the back edges of may_goto loops bounded by
 // a counter.
 func Generate(r *rand.Rand, cfg GenConfig) *object.Spec {
-	g := &generator{r: r, cfg: cfg, locked: map[asm.Register]bool{}, ext: map[string]*object.ExternSpec{}}
-	g.b = builder{relocs: map[int]object.Relocation{}, fix: map[int]genLabel{}}
+	g := newGenerator(r, cfg)
 	g.pages = cfg.Pages
 	if g.pages == 0 {
 		g.pages = 16
@@ -1248,8 +1249,7 @@ func kernelRejection(err error) (string, bool) {
 // generator can emit it, and nothing else optional.
 func probeProgram(f GenFeature, cfg GenConfig) *object.Spec {
 	cfg.Disable = ^f
-	g := &generator{r: rand.New(rand.NewSource(1)), cfg: cfg, locked: map[asm.Register]bool{}, ext: map[string]*object.ExternSpec{}}
-	g.b = builder{relocs: map[int]object.Relocation{}, fix: map[int]genLabel{}}
+	g := newGenerator(rand.New(rand.NewSource(1)), cfg)
 	g.pages = cfg.pages()
 	g.arena = &object.MapSpec{Name: "arena", Type: object.Arena, MaxEntries: g.pages, Flags: object.FlagMmapable, Section: ".maps"}
 	g.spec = &object.Spec{Path: "probe.bpf.o", License: "GPL", Maps: []*object.MapSpec{g.arena}}
