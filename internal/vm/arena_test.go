@@ -374,10 +374,21 @@ func TestArenaAccess(t *testing.T) {
 	}
 }
 
-// arenaProgAt is arenaProg with the arena at a fixed address.
+// arenaProgAt is arenaProg with a 2-page arena at a fixed address.
 func arenaProgAt(t testing.TB, at uint64, insns []asm.Instruction, accesses ...int) *Collection {
 	t.Helper()
-	am := arenaSpec(2, 0, at)
+	return arenaProgAtN(t, 2, at, insns, accesses...)
+}
+
+// arenaProgAt64 is arenaProgAt with 64 pages.
+func arenaProgAt64(t testing.TB, at uint64, insns []asm.Instruction, accesses ...int) *Collection {
+	t.Helper()
+	return arenaProgAtN(t, 64, at, insns, accesses...)
+}
+
+func arenaProgAtN(t testing.TB, pages uint32, at uint64, insns []asm.Instruction, accesses ...int) *Collection {
+	t.Helper()
+	am := arenaSpec(pages, 0, at)
 	ps := progSpec("p", insns, accesses...)
 	for i, in := range insns {
 		if in.OpCode == 0x85 && in.Src == asm.PseudoKfuncCall {
