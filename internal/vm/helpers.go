@@ -32,6 +32,11 @@ const (
 	helperJiffies64     = 118
 	helperKtimeCoarseNs = 160
 	helperLookupPercpu  = 195
+	helperRingOutput    = 130
+	helperRingReserve   = 131
+	helperRingSubmit    = 132
+	helperRingDiscard   = 133
+	helperRingQuery     = 134
 )
 
 // maxBPFLoops is bpf_loop's limit on iterations (BPF_MAX_LOOPS).
@@ -63,6 +68,11 @@ func init() {
 		helperJiffies64:     bpfJiffies,
 		helperKtimeCoarseNs: bpfKtime,
 		helperLookupPercpu:  bpfLookupPercpu,
+		helperRingOutput:    bpfRingOutput,
+		helperRingReserve:   bpfRingReserve,
+		helperRingSubmit:    bpfRingSubmit,
+		helperRingDiscard:   bpfRingDiscard,
+		helperRingQuery:     bpfRingQuery,
 	}
 }
 
@@ -125,8 +135,17 @@ func bpfPidTgid(*machine, uint64, uint64, uint64, uint64, uint64, int) (uint64, 
 	return pid<<32 | pid, nil
 }
 
-// mapArg resolves a map handle argument.
+// mapArg resolves a map handle argument of the element helpers.
 func (m *machine) mapArg(h uint64) (*vmMap, error) {
+	mp, err := m.anyMapArg(h)
+	if err == nil && mp.ring != nil {
+		return nil, fmt.Errorf("map %s: element operations on a ring buffer", mp.name)
+	}
+	return mp, err
+}
+
+// anyMapArg resolves a map handle argument.
+func (m *machine) anyMapArg(h uint64) (*vmMap, error) {
 	i := (h - mapHandleBase) / handleStride
 	if h < mapHandleBase || (h-mapHandleBase)%handleStride != 0 || i >= uint64(len(m.c.maps)) || m.c.maps[i] == nil {
 		return nil, fmt.Errorf("%#x is not a map", h)

@@ -43,7 +43,8 @@ type vmMap struct {
 	index map[string]uint32 // hash: key -> slot
 	keys  [][]byte          // hash: slot -> key (nil when free)
 	free  []uint32
-	use   []uint64 // LRU: last use tick per slot
+	use   []uint64   // LRU: last use tick per slot
+	ring  *ringState // ring buffers only
 	tick  uint64
 	order []uint32 // hash: insertion order of live slots (for next key)
 }
@@ -66,6 +67,8 @@ func newMap(spec *object.MapSpec, handle uint64) (*vmMap, error) {
 	case object.Array, object.Hash, object.LRUHash:
 	case object.PerCPUArray, object.PerCPUHash, object.LRUPerCPUHash:
 		m.percpu = true
+	case object.RingBuf:
+		return newRingMap(m, spec)
 	default:
 		return nil, fmt.Errorf("map %s: type %d: %w", spec.Name, spec.Type, errNotSupported)
 	}
@@ -248,6 +251,9 @@ type Map struct{ m *vmMap }
 var errNotSupported = errors.New("not supported by the vm engine")
 
 func (mp *Map) checkKey(key []byte) error {
+	if mp.m.ring != nil {
+		return fmt.Errorf("map %s: element operations on a ring buffer: %w", mp.m.name, syscall.EOPNOTSUPP)
+	}
 	if uint32(len(key)) != mp.m.keySize {
 		return fmt.Errorf("map %s: key of %d bytes, want %d: %w", mp.m.name, len(key), mp.m.keySize, errInval)
 	}

@@ -272,3 +272,37 @@ func TestFaultLines(t *testing.T) {
 		t.Fatalf("faults %+v, want 2 x %+v", res.Faults, want)
 	}
 }
+
+func TestRingBuf(t *testing.T) {
+	rb := &object.MapSpec{Name: "rb", Type: object.RingBuf, MaxEntries: 4096}
+	c := mapProg(t, rb, []asm.Instruction{
+		ldMap(1), mov64K(2, 16), mov64K(3, 0), call(helperRingReserve), // 0-3
+		jmpK(bpfJeq, 0, 0, 4), // 4: NULL -> 9
+		st(bpfDW, 0, 0, 42), mov64X(1, 0), mov64K(2, 0), call(helperRingSubmit), // 5-8
+		st(bpfDW, 10, -8, 7), ldMap(1), mov64X(2, 10), alu64K(bpfAdd, 2, -8), mov64K(3, 8), mov64K(4, 0), call(helperRingOutput), // 9-15
+		mov64X(6, 0),
+		ldMap(1), mov64K(2, 3), call(helperRingQuery), // prod position
+		alu64K(bpfLsh, 6, 32), alu64X(bpfOr, 0, 6), exit(),
+	})
+	p := c.progs["p"]
+	res, err := p.Run(engine.RunOptions{})
+	if err != nil || res.Retval != 40 {
+		t.Fatalf("retval %d, %v; want 40 (24 + 16 bytes produced)", res.Retval, err)
+	}
+	// Nobody consumes: the ring fills up and output fails with -EAGAIN.
+	var last uint64
+	for i := 0; i < 200; i++ {
+		r0, _, err := run64(c, "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = r0
+	}
+	if int32(last>>32) != -int32(syscall.EAGAIN) || uint32(last) != 4096 {
+		t.Fatalf("full ring: output %d, prod %d", int32(last>>32), uint32(last))
+	}
+	m, _ := c.Map("rb")
+	if _, err := m.Lookup(nil); !errors.Is(err, syscall.EOPNOTSUPP) {
+		t.Fatalf("lookup on a ring buffer: %v", err)
+	}
+}
