@@ -277,7 +277,7 @@ func TestRingBuf(t *testing.T) {
 	rb := &object.MapSpec{Name: "rb", Type: object.RingBuf, MaxEntries: 4096}
 	c := mapProg(t, rb, []asm.Instruction{
 		ldMap(1), mov64K(2, 16), mov64K(3, 0), call(helperRingReserve), // 0-3
-		jmpK(bpfJeq, 0, 0, 4), // 4: NULL -> 9
+		jmpK(bpfJeq, 0, 0, 4),                                                   // 4: NULL -> 9
 		st(bpfDW, 0, 0, 42), mov64X(1, 0), mov64K(2, 0), call(helperRingSubmit), // 5-8
 		st(bpfDW, 10, -8, 7), ldMap(1), mov64X(2, 10), alu64K(bpfAdd, 2, -8), mov64K(3, 8), mov64K(4, 0), call(helperRingOutput), // 9-15
 		mov64X(6, 0),
