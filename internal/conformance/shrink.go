@@ -22,6 +22,7 @@ type flatProgram struct {
 	relocs map[int]object.Relocation
 }
 
+// flatten turns the jump offsets of ps into target indices.
 func flatten(ps *object.ProgramSpec) (*flatProgram, error) {
 	insns := slices.Clone(ps.Instructions)
 	offs := insns.Offsets()
@@ -80,6 +81,7 @@ func (fp *flatProgram) without(lo, hi int) *flatProgram {
 	return out
 }
 
+// clone copies fp, for editing one instruction of a candidate.
 func (fp *flatProgram) clone() *flatProgram {
 	out := &flatProgram{insns: slices.Clone(fp.insns), target: slices.Clone(fp.target), relocs: map[int]object.Relocation{}}
 	for i, r := range fp.relocs {
@@ -308,6 +310,8 @@ func placementStable(spec *object.Spec, steps []Step) bool {
 	return rep.OK()
 }
 
+// mustFlatten is flatten for programs known to be well formed (ones that
+// loaded already).
 func mustFlatten(ps *object.ProgramSpec) *flatProgram {
 	fp, err := flatten(ps)
 	if err != nil {
@@ -335,6 +339,7 @@ func readsUnwrittenStack(insns asm.Instructions) bool {
 	return false
 }
 
+// frameReadsUnwritten is readsUnwrittenStack for one function.
 func frameReadsUnwritten(insns asm.Instructions) bool {
 	// Jump targets as instruction indices, to tell which writes a path
 	// can skip.
@@ -434,6 +439,7 @@ func differential(spec *object.Spec, steps []Step) (*DiffReport, error) {
 	return d, nil
 }
 
+// usesReserve reports whether spec calls bpf_arena_reserve_pages.
 func usesReserve(spec *object.Spec) bool {
 	for _, e := range spec.Externs {
 		if e.Name == "bpf_arena_reserve_pages" {
@@ -443,6 +449,7 @@ func usesReserve(spec *object.Spec) bool {
 	return false
 }
 
+// hasExit reports whether insns hold an exit.
 func hasExit(insns asm.Instructions) bool {
 	for _, ins := range insns {
 		if ins.IsExit() {
@@ -607,6 +614,7 @@ func GoCase(name string, spec *object.Spec, runs int, d *DiffReport) string {
 	return b.String()
 }
 
+// goConst prints a constant in decimal when small, in hex otherwise.
 func goConst(v int64) string {
 	if v >= -4096 && v <= 4096 {
 		return fmt.Sprint(v)
@@ -617,6 +625,7 @@ func goConst(v int64) string {
 	return fmt.Sprintf("%#x", v)
 }
 
+// relocName is the map or extern a relocation names.
 func relocName(r object.Relocation) string {
 	if r.Extern != nil {
 		return r.Extern.Name
@@ -627,6 +636,8 @@ func relocName(r object.Relocation) string {
 	return r.Symbol
 }
 
+// relocText is the text of a relocated instruction, with the name of
+// what it refers to in place of the number the encoding holds.
 func relocText(ins asm.Instruction, r object.Relocation, text string) string {
 	switch r.Kind {
 	case object.RelocMap:
