@@ -44,6 +44,10 @@ type vmArena struct {
 	mem    []byte // the mapping, size bytes at start
 	state  []uint32
 	free   rangeTree // pages neither allocated nor reserved; under mu
+	// extra holds pages the kernel maps in its 4 GiB window outside the
+	// arena's user range (see freePages), by window page number; BPF
+	// reaches them, user space cannot. Replaced, never changed, under mu.
+	extra atomic.Pointer[map[uint32][]byte]
 
 	mu     sync.Mutex // serialises alloc, free, reserve and fault-in
 	closed atomic.Bool
@@ -140,6 +144,58 @@ func (a *vmArena) resolve(reg uint64, off int16, size uint64) (uint64, bool) {
 	return rel, true
 }
 
+// extraAt returns the bytes of a BPF access to a page the kernel would
+// have mapped outside the arena, if there is one.
+func (a *vmArena) extraAt(reg uint64, off int16, size uint64) ([]byte, bool) {
+	ex := a.extra.Load()
+	if ex == nil {
+		return nil, false
+	}
+	x := int64(uint32(reg)) + int64(off)
+	if x < 0 || x+int64(size) > 1<<32 {
+		return nil, false
+	}
+	w := uint32(uint64(x) >> pageShift)
+	if uint32((uint64(x)+size-1)>>pageShift) != w {
+		return nil, false
+	}
+	p, ok := (*ex)[w]
+	if !ok {
+		return nil, false
+	}
+	o := uint64(x) & (pageSize - 1)
+	return p[o : o+size : o+size], true
+}
+
+// setExtra adds (b != nil) or drops a page of extra; mu is held.
+func (a *vmArena) setExtra(w uint32, b []byte) {
+	old := a.extra.Load()
+	if old == nil && b == nil {
+		return
+	}
+	if old != nil {
+		if _, ok := (*old)[w]; !ok && b == nil {
+			return
+		}
+	}
+	n := make(map[uint32][]byte)
+	if old != nil {
+		for k, v := range *old {
+			n[k] = v
+		}
+	}
+	if b != nil {
+		n[w] = b
+	} else {
+		delete(n, w)
+	}
+	if len(n) == 0 {
+		a.extra.Store(nil)
+		return
+	}
+	a.extra.Store(&n)
+}
+
 // faultAddr is the address the kernel reports for a faulting access.
 func (a *vmArena) faultAddr(reg uint64, off int16) uint64 {
 	return a.hi | uint64(uint32(reg)+uint32(int32(off)))
@@ -180,6 +236,10 @@ func (a *vmArena) allocPages(uaddr uint64, count uint32, flags uint64) uint64 {
 			atomic.StoreUint32(&a.state[i], pageAllocated)
 		}
 	}
+	// The kernel maps the rest at window offset (u32)(start + pgoff*4096).
+	for i := max(uint64(pg), uint64(a.pages)); i < uint64(pg)+uint64(count); i++ {
+		a.setExtra(uint32(a.start+i*pageSize)>>pageShift, make([]byte, pageSize))
+	}
 	return a.userAddr(pg)
 }
 
@@ -218,6 +278,11 @@ func (a *vmArena) freePages(uaddr uint64, count uint32) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.free.set(pg, n)
+	// The kernel's page walk covers window offsets u32 .. u32+n pages;
+	// below the arena it finds only extra pages.
+	for x := u32; x < u32+uint64(n)*pageSize && a.hi+x < a.start; x += pageSize {
+		a.setExtra(uint32(x>>pageShift), nil)
+	}
 	if full < a.start {
 		full = a.start
 	}

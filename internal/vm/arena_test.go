@@ -611,6 +611,27 @@ func TestArenaFreeBelowStart(t *testing.T) {
 	if a.presentPages() != 2 {
 		t.Fatalf("present %d", a.presentPages())
 	}
+	c := &Collection{arena: a}
+	m := newMachine(c)
+	m.p = &program{name: "p"}
+	m.arenaStoreMiss(0x2000, 8, 8, 99, 0)
+	if v := m.arenaLoadMiss(0x2008, 0, 8, 0); v != 99 || len(m.faults) != 0 {
+		t.Fatalf("load from the page outside the arena = %d, faults %v", v, m.faults)
+	}
+	// BPF reaches the pages the kernel mapped there; Go cannot.
+	if b, ok := a.extraAt(0x2000, 8, 8); !ok || len(b) != 8 {
+		t.Fatal("no page behind the address the allocation returned")
+	}
+	if _, ok := a.extraAt(0x4000, 0, 1); ok {
+		t.Fatal("a page past the allocation")
+	}
+	if _, ok := a.extraAt(0x2000, -8, 8); ok {
+		t.Fatal("a page below the allocation")
+	}
+	a.freePages(a.hi+0x2000, 2)
+	if _, ok := a.extraAt(0x2000, 0, 8); ok {
+		t.Fatal("free left the page outside the arena")
+	}
 	// A free starting below the arena and reaching into it unmaps the
 	// pages inside, without making them allocatable.
 	a.freePages(a.hi+0x100000-pageSize, 2)

@@ -985,109 +985,102 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-1 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated {
 				r[in.dst&15] = uint64(*(*uint8)(unsafe.Pointer(&x.amem[off])))
 			} else {
-				r[in.dst&15] = 0
-				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
+				r[in.dst&15] = m.arenaLoadMiss(r[in.src&15], in.off, 1, pc-1)
 			}
 		case opALdxH:
 			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-2 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&x.astate[(off+1)>>pageShift]) == pageAllocated) {
 				r[in.dst&15] = uint64(*(*uint16)(unsafe.Pointer(&x.amem[off])))
 			} else {
-				r[in.dst&15] = 0
-				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
+				r[in.dst&15] = m.arenaLoadMiss(r[in.src&15], in.off, 2, pc-1)
 			}
 		case opALdxW:
 			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-4 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&x.astate[(off+3)>>pageShift]) == pageAllocated) {
 				r[in.dst&15] = uint64(*(*uint32)(unsafe.Pointer(&x.amem[off])))
 			} else {
-				r[in.dst&15] = 0
-				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
+				r[in.dst&15] = m.arenaLoadMiss(r[in.src&15], in.off, 4, pc-1)
 			}
 		case opALdxDW:
 			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-8 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-8 || atomic.LoadUint32(&x.astate[(off+7)>>pageShift]) == pageAllocated) {
 				r[in.dst&15] = uint64(*(*uint64)(unsafe.Pointer(&x.amem[off])))
 			} else {
-				r[in.dst&15] = 0
-				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
+				r[in.dst&15] = m.arenaLoadMiss(r[in.src&15], in.off, 8, pc-1)
 			}
 		case opALdxsB:
 			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-1 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated {
 				r[in.dst&15] = uint64(int64(*(*int8)(unsafe.Pointer(&x.amem[off]))))
 			} else {
-				r[in.dst&15] = 0
-				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
+				r[in.dst&15] = uint64(int64(int8(m.arenaLoadMiss(r[in.src&15], in.off, 1, pc-1))))
 			}
 		case opALdxsH:
 			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-2 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&x.astate[(off+1)>>pageShift]) == pageAllocated) {
 				r[in.dst&15] = uint64(int64(*(*int16)(unsafe.Pointer(&x.amem[off]))))
 			} else {
-				r[in.dst&15] = 0
-				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
+				r[in.dst&15] = uint64(int64(int16(m.arenaLoadMiss(r[in.src&15], in.off, 2, pc-1))))
 			}
 		case opALdxsW:
 			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-4 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&x.astate[(off+3)>>pageShift]) == pageAllocated) {
 				r[in.dst&15] = uint64(int64(*(*int32)(unsafe.Pointer(&x.amem[off]))))
 			} else {
-				r[in.dst&15] = 0
-				m.fault(FaultReadKind, r[in.src&15], in.off, pc-1)
+				r[in.dst&15] = uint64(int64(int32(m.arenaLoadMiss(r[in.src&15], in.off, 4, pc-1))))
 			}
 		case opAStxB:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-1 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated {
 				*(*uint8)(unsafe.Pointer(&x.amem[off])) = uint8(r[in.src&15])
 			} else {
-				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
+				m.arenaStoreMiss(r[in.dst&15], in.off, 1, r[in.src&15], pc-1)
 			}
 		case opAStB:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-1 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated {
 				*(*uint8)(unsafe.Pointer(&x.amem[off])) = uint8(in.imm)
 			} else {
-				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
+				m.arenaStoreMiss(r[in.dst&15], in.off, 1, in.imm, pc-1)
 			}
 		case opAStxH:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-2 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&x.astate[(off+1)>>pageShift]) == pageAllocated) {
 				*(*uint16)(unsafe.Pointer(&x.amem[off])) = uint16(r[in.src&15])
 			} else {
-				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
+				m.arenaStoreMiss(r[in.dst&15], in.off, 2, r[in.src&15], pc-1)
 			}
 		case opAStH:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-2 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&x.astate[(off+1)>>pageShift]) == pageAllocated) {
 				*(*uint16)(unsafe.Pointer(&x.amem[off])) = uint16(in.imm)
 			} else {
-				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
+				m.arenaStoreMiss(r[in.dst&15], in.off, 2, in.imm, pc-1)
 			}
 		case opAStxW:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-4 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&x.astate[(off+3)>>pageShift]) == pageAllocated) {
 				*(*uint32)(unsafe.Pointer(&x.amem[off])) = uint32(r[in.src&15])
 			} else {
-				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
+				m.arenaStoreMiss(r[in.dst&15], in.off, 4, r[in.src&15], pc-1)
 			}
 		case opAStW:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-4 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&x.astate[(off+3)>>pageShift]) == pageAllocated) {
 				*(*uint32)(unsafe.Pointer(&x.amem[off])) = uint32(in.imm)
 			} else {
-				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
+				m.arenaStoreMiss(r[in.dst&15], in.off, 4, in.imm, pc-1)
 			}
 		case opAStxDW:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-8 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-8 || atomic.LoadUint32(&x.astate[(off+7)>>pageShift]) == pageAllocated) {
 				*(*uint64)(unsafe.Pointer(&x.amem[off])) = uint64(r[in.src&15])
 			} else {
-				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
+				m.arenaStoreMiss(r[in.dst&15], in.off, 8, r[in.src&15], pc-1)
 			}
 		case opAStDW:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-8 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-8 || atomic.LoadUint32(&x.astate[(off+7)>>pageShift]) == pageAllocated) {
 				*(*uint64)(unsafe.Pointer(&x.amem[off])) = uint64(in.imm)
 			} else {
-				m.fault(FaultWriteKind, r[in.dst&15], in.off, pc-1)
+				m.arenaStoreMiss(r[in.dst&15], in.off, 8, in.imm, pc-1)
 			}
 		case opLdImm64:
 			r[in.dst&15] = in.imm

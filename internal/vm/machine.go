@@ -131,6 +131,26 @@ func (m *machine) fault(kind engine.FaultKind, reg uint64, off int16, pc int) {
 	})
 }
 
+// arenaLoadMiss finishes an arena load the fast path could not do: from a
+// page the kernel would have mapped outside the arena, else a fault that
+// reads 0.
+func (m *machine) arenaLoadMiss(reg uint64, off int16, size uint64, pc int) uint64 {
+	if b, ok := m.c.arenaOrEmpty().extraAt(reg, off, size); ok {
+		return loadN(b, size)
+	}
+	m.fault(engine.FaultRead, reg, off, pc)
+	return 0
+}
+
+// arenaStoreMiss is arenaLoadMiss for stores: a fault skips the store.
+func (m *machine) arenaStoreMiss(reg uint64, off int16, size, v uint64, pc int) {
+	if b, ok := m.c.arenaOrEmpty().extraAt(reg, off, size); ok {
+		storeN(b, size, v)
+		return
+	}
+	m.fault(engine.FaultWrite, reg, off, pc)
+}
+
 // find returns the region and offset of [a, a+size), or nil.
 func (m *machine) find(a, size uint64) (*region, uint64) {
 	if off := a - m.stackBase; off < stackSize && stackSize-off >= size {
@@ -286,8 +306,11 @@ func (m *machine) atomicArena(ar *vmArena, in *insn, dst, src, r0 uint64, pc int
 	if op == atomicLoadAcq {
 		base = src
 	}
-	off, ok := ar.resolve(base, in.off, size)
-	if !ok {
+	var b []byte
+	var aligned bool
+	if off, ok := ar.resolve(base, in.off, size); ok {
+		b, aligned = ar.mem[off:off+size], off%size == 0
+	} else if b, ok = ar.extraAt(base, in.off, size); !ok {
 		// Unlike a plain load, a faulting atomic (load-acquire
 		// included) leaves every register as it was.
 		kind := engine.FaultWrite
@@ -297,10 +320,9 @@ func (m *machine) atomicArena(ar *vmArena, in *insn, dst, src, r0 uint64, pc int
 		m.fault(kind, base, in.off, pc)
 		return 0, atomicNoRegister
 	}
-	b := ar.mem[off : off+size]
 	var v uint64
 	var reg int
-	if off%size != 0 {
+	if !aligned {
 		misaligned.Lock()
 		v, reg = plainAtomic(b, size, in, src, r0)
 		misaligned.Unlock()
