@@ -74,12 +74,15 @@ const (
 	// GenWildAddr: page kfunc calls on any address, below the arena's
 	// start included.
 	GenWildAddr
+	// GenFollow: arena pointers stored in arena memory as user addresses
+	// and loaded back and cast, as C code keeps and follows links.
+	GenFollow
 )
 
 // genFeatureNames are the features' short names, in bit order.
 var genFeatureNames = []string{
 	"ldsx", "fetch-bitwise", "acquire-release", "pointer-alu", "calls", "loops",
-	"pointer-store", "casts", "reserve", "stack-atomics", "straddle", "nodes", "null-addr", "dirty-fetch32", "map-value", "pointer-compare", "no-user-conv", "globals", "subprogs", "wild-addr",
+	"pointer-store", "casts", "reserve", "stack-atomics", "straddle", "nodes", "null-addr", "dirty-fetch32", "map-value", "pointer-compare", "no-user-conv", "globals", "subprogs", "wild-addr", "follow",
 }
 
 func (f GenFeature) String() string {
@@ -646,6 +649,7 @@ func (g *generator) item() {
 		{2, true, g.pointerSpill},
 		{2, g.has(GenPointerCasts), g.castRoundTrip},
 		{2, g.has(GenMapValue), g.mapValuePointer},
+		{4, g.has(GenFollow), g.follow},
 		{8, !g.inLoop, g.condJump},
 		{3, !g.inLoop, g.diamond},
 		{3, !g.inLoop && g.has(GenBodyCalls), g.bodyCall},
@@ -970,6 +974,21 @@ func (g *generator) mapValuePointer() {
 	g.mapValue(tmp, g.pick(int(g.pages)+1))
 	if g.chance(0.7) {
 		g.b.emit(castToArena(regPtr, tmp))
+	}
+	g.b.emit(aluX(asm.ClassALU, asm.ALUMov, tmp, tmp))
+}
+
+// follow stores the moving pointer as a user address in an aligned arena
+// word, or loads such a word and makes it the moving pointer: a link
+// written and followed. The scratch register keeps only its low half
+// afterwards, as a scalar.
+func (g *generator) follow() {
+	tmp := g.dest()
+	off := g.arenaOff(8) &^ 7
+	if g.chance(0.5) {
+		g.b.emit(castToUser(tmp, regPtr), store(asm.SizeDW, regBase, tmp, off))
+	} else {
+		g.b.emit(load(asm.SizeDW, tmp, regBase, off), castToArena(regPtr, tmp))
 	}
 	g.b.emit(aluX(asm.ClassALU, asm.ALUMov, tmp, tmp))
 }
@@ -1325,7 +1344,7 @@ func probeProgram(f GenFeature, cfg GenConfig) *object.Spec {
 
 // allFeatures lists every generator feature.
 var allFeatures = []GenFeature{GenSignExtArenaLoad, GenArenaFetchBitwise, GenLoadAcquire, GenPointerALU,
-	GenBodyCalls, GenLoops, GenStorePointer, GenPointerCasts, GenReserve, GenStackAtomics, GenStraddle, GenNodes, GenNullAddr, GenDirtyFetch32, GenMapValue, GenPointerCompare, GenNoUserConv, GenGlobals, GenSubprogs, GenWildAddr}
+	GenBodyCalls, GenLoops, GenStorePointer, GenPointerCasts, GenReserve, GenStackAtomics, GenStraddle, GenNodes, GenNullAddr, GenDirtyFetch32, GenMapValue, GenPointerCompare, GenNoUserConv, GenGlobals, GenSubprogs, GenWildAddr, GenFollow}
 
 // ProbeFeatures loads, on the kernel, one program per generator feature
 // and returns the features whose program the verifier rejects: constructs
