@@ -155,7 +155,9 @@ func mismatchKind(m string) string {
 	case strings.HasPrefix(m, "load:"):
 		return "load"
 	case strings.Contains(m, "): retval"):
-		return "retval"
+		// The step too: a difference on a later run is kept there.
+		step, _, _ := strings.Cut(m, " (")
+		return "retval, " + step
 	case strings.Contains(m, "present on vm"):
 		return "presence"
 	case strings.HasPrefix(m, "arena page") && strings.Contains(m, "differs"):
