@@ -1241,7 +1241,7 @@ func RunRandom(seed int64, cfg GenConfig) (*RandomReport, error) {
 	}
 	d, err := differential(spec, rep.Steps)
 	if err != nil {
-		if log, ok := kernelRejection(err); ok {
+		if log, ok := kernelRejection(err); ok && !errors.Is(err, bpfarena.ErrNotSupported) {
 			return rep, fmt.Errorf("%w (seed %d): %v\n%s", ErrGenerator, seed, err, log)
 		}
 		return rep, err
@@ -1360,7 +1360,7 @@ func ProbeFeatures(cfg GenConfig) (GenFeature, error) {
 			c.Close()
 			continue
 		}
-		if _, ok := kernelRejection(err); ok {
+		if _, ok := kernelRejection(err); ok && !errors.Is(err, bpfarena.ErrNotSupported) {
 			off |= f
 			continue
 		}
