@@ -124,7 +124,7 @@ type GenConfig struct {
 	// Pages is the arena size in pages (0: 16 mostly, sometimes other
 	// sizes from 1 to 256).
 	Pages uint32
-	// Body is the number of random items in the program body (0: 40);
+	// Body is the number of random items in the program body (0: 32);
 	// an item is one instruction or a short fixed pattern.
 	Body int
 	// Disable lists the features to leave out.
@@ -143,7 +143,7 @@ func (c GenConfig) pages() uint32 {
 
 func (c GenConfig) body() int {
 	if c.Body <= 0 {
-		return 40
+		return 32
 	}
 	return c.Body
 }
