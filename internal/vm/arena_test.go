@@ -676,3 +676,19 @@ func TestArenaCmpxchg32(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestReserveNULL: NULL is no special case for bpf_arena_reserve_pages
+// (measured): with a start whose low 32 bits are 0 it is page 0.
+func TestReserveNULL(t *testing.T) {
+	a, err := newArena(arenaSpec(4, 0, 0x1001_0000_0000))
+	if err != nil {
+		t.Skip(err)
+	}
+	defer a.unmap()
+	if got := a.reservePages(0, 1); got != 0 {
+		t.Fatalf("reserve(NULL) = %d, want 0", got)
+	}
+	if got := a.reservePages(0, 1); got != -int64(eBUSY) {
+		t.Fatalf("second reserve(NULL) = %d, want -EBUSY", got)
+	}
+}
