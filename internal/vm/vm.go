@@ -127,6 +127,11 @@ func load(spec *object.Spec, opts engine.Options) (*Collection, error) {
 		if err != nil {
 			return nil, err
 		}
+		if ms.Section == ".kconfig" {
+			if err := fillKconfig(spec, m.slab[:m.valueSize]); err != nil {
+				return nil, err
+			}
+		}
 		m.spec = ms
 		c.maps = append(c.maps, m)
 		c.regions = append(c.regions, region{start: addrOf(m.slab), mem: m.slab, write: !m.readOnly, name: "map " + m.name})
