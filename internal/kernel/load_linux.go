@@ -13,6 +13,7 @@ import (
 
 	"github.com/bpfarena/bpfarena/arena"
 	"github.com/bpfarena/bpfarena/internal/engine"
+	"github.com/bpfarena/bpfarena/internal/kconfig"
 	"github.com/bpfarena/bpfarena/internal/sys"
 	"github.com/bpfarena/bpfarena/object"
 	"github.com/cilium/ebpf/btf"
@@ -378,7 +379,7 @@ func (km *kmap) populateData(spec *object.Spec) error {
 	value := make([]byte, m.ValueSize)
 	copy(value, m.Contents)
 	if m.Section == ".kconfig" {
-		if err := fillKconfig(value, spec.Externs); err != nil {
+		if err := kconfig.Fill(value, spec.Externs, kconfig.Host(), true); err != nil {
 			return err
 		}
 	}

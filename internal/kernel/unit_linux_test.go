@@ -83,49 +83,6 @@ func TestKernelMapName(t *testing.T) {
 	}
 }
 
-func TestPutKconfig(t *testing.T) {
-	u32 := &btf.Int{Name: "unsigned int", Size: 4}
-	boolT := &btf.Int{Name: "_Bool", Size: 1, Encoding: btf.Bool}
-	u64 := &btf.Int{Name: "u64", Size: 8}
-	str := &btf.Array{Type: &btf.Int{Name: "char", Size: 1, Encoding: btf.Char}, Nelems: 8}
-	tests := []struct {
-		val     string
-		typ     btf.Type
-		want    []byte
-		wantErr bool
-	}{
-		{"y", boolT, []byte{1}, false},
-		{"n", boolT, []byte{0}, false},
-		{"m", boolT, nil, true},
-		{"m", u32, []byte{2, 0, 0, 0}, false},
-		{"64", u32, []byte{64, 0, 0, 0}, false},
-		{"0x10", u64, []byte{16, 0, 0, 0, 0, 0, 0, 0}, false},
-		{`"abc"`, str, []byte("abc\x00\x00\x00\x00\x00"), false},
-		{`"abcdefghij"`, str, []byte("abcdefg\x00"), false},
-		{"abc", u32, nil, true},
-	}
-	for _, tt := range tests {
-		data := make([]byte, 12)
-		for i := range data {
-			data[i] = 0xee
-		}
-		err := putKconfig(data, &object.ExternSpec{Name: "CONFIG_X", Kind: object.ExternKconfig, Type: tt.typ, Offset: 2}, tt.val)
-		if (err != nil) != tt.wantErr {
-			t.Errorf("%s: err %v", tt.val, err)
-			continue
-		}
-		if err == nil && string(data[2:2+len(tt.want)]) != string(tt.want) {
-			t.Errorf("%s: %x, want %x", tt.val, data[2:2+len(tt.want)], tt.want)
-		}
-		if data[0] != 0xee || data[1] != 0xee {
-			t.Errorf("%s: wrote before its offset", tt.val)
-		}
-	}
-	if v := kernelVersion(); v < 6<<16 {
-		t.Errorf("kernel version %#x", v)
-	}
-}
-
 // btfBuilder writes raw BTF for the sanitizer tests.
 type btfBuilder struct {
 	types, strs []byte
