@@ -4,28 +4,7 @@
  * atomics are skipped, and the program goes on. 8-page arena, no globals;
  * each test starts from an empty arena and frees everything at the end.
  */
-#include "bpfarena.h"
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARENA);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 8);
-} arena SEC(".maps");
-
-#define NPAGES 8
-#define PG(base, k) ((char __arena *)(base) + (k) * PAGE_SIZE)
-#define VU64(p) (*(volatile __u64 __arena *)(p))
-#define VU8(p) (*(volatile __u8 __arena *)(p))
-
-static __always_inline void __arena *alloc(void __arena *at, __u32 cnt)
-{
-	return bpf_arena_alloc_pages(&arena, at, cnt, NUMA_NO_NODE, 0);
-}
-
-static __always_inline void release(void __arena *base)
-{
-	bpf_arena_free_pages(&arena, base, NPAGES);
-}
+#include "pages.h"
 
 SEC("syscall")
 __success __retval(1000)

@@ -8,27 +8,7 @@
  * allocation is page 0) and frees all 8 pages before returning.
  * idx(p) is p's page number counted from that first page.
  */
-#include "bpfarena.h"
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARENA);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 8);
-} arena SEC(".maps");
-
-#define NPAGES 8
-#define PG(base, k) ((char __arena *)(base) + (k) * PAGE_SIZE)
-#define IDX(base, p) ((int)(((__u64)(p) - (__u64)(base)) >> PAGE_SHIFT))
-
-static __always_inline void __arena *alloc(void __arena *at, __u32 cnt)
-{
-	return bpf_arena_alloc_pages(&arena, at, cnt, NUMA_NO_NODE, 0);
-}
-
-static __always_inline void release(void __arena *base)
-{
-	bpf_arena_free_pages(&arena, base, NPAGES);
-}
+#include "pages.h"
 
 SEC("syscall")
 __success __retval(1)

@@ -4,40 +4,7 @@
  * globals; every test starts from an empty arena (first allocation = page 0)
  * and frees all 8 pages (which also drops reservations) before returning.
  */
-#include "bpfarena.h"
-
-#ifndef EBUSY
-#define EBUSY 16
-#endif
-#ifndef EINVAL
-#define EINVAL 22
-#endif
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARENA);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 8);
-} arena SEC(".maps");
-
-#define NPAGES 8
-#define PG(base, k) ((char __arena *)(base) + (k) * PAGE_SIZE)
-#define IDX(base, p) ((int)(((__u64)(p) - (__u64)(base)) >> PAGE_SHIFT))
-#define VINT(p) (*(volatile int __arena *)(p))
-
-static __always_inline void __arena *alloc(void __arena *at, __u32 cnt)
-{
-	return bpf_arena_alloc_pages(&arena, at, cnt, NUMA_NO_NODE, 0);
-}
-
-static __always_inline void release(void __arena *base)
-{
-	bpf_arena_free_pages(&arena, base, NPAGES);
-}
-
-static __always_inline int reserve(void __arena *at, __u32 cnt)
-{
-	return bpf_arena_reserve_pages(&arena, at, cnt);
-}
+#include "pages.h"
 
 SEC("syscall")
 __success __retval(0)
