@@ -252,6 +252,24 @@ func arenaProg(t testing.TB, pages uint32, flags uint32, insns []asm.Instruction
 	return mustLoad(t, &object.Spec{Maps: []*object.MapSpec{am}, Programs: []*object.ProgramSpec{ps}})
 }
 
+// arenaProgALU loads a one-page arena program whose 64-bit ALU
+// instructions at alu are marked as operating on an arena pointer.
+func arenaProgALU(t testing.TB, insns []asm.Instruction, alu []int) *Collection {
+	t.Helper()
+	am := arenaSpec(1, 0, 0)
+	ps := progSpec("p", insns)
+	for i, in := range insns {
+		if in.OpCode == 0x18 && in.Src == asm.PseudoMapFD {
+			// The static pass wants the program to use the arena.
+			ps.Relocations[i] = object.Relocation{Kind: object.RelocMap, Map: am}
+		}
+	}
+	if alu != nil {
+		testALU32.Store(ps, alu)
+	}
+	return mustLoad(t, &object.Spec{Maps: []*object.MapSpec{am}, Programs: []*object.ProgramSpec{ps}})
+}
+
 var kfuncNames = map[int64]string{1: "bpf_arena_alloc_pages", 2: "bpf_arena_free_pages", 3: "bpf_arena_reserve_pages"}
 
 func kfunc(n int64) asm.Instruction { return raw(0x85, 0, 2, 0, n) }
@@ -474,18 +492,19 @@ func TestArenaALU(t *testing.T) {
 	tests := []struct {
 		name  string
 		insns []asm.Instruction
-		alu   aluSet
+		alu   []int // the instructions marked as arena ALU; nil: the static pass says
 		want  uint64
 	}{
-		{"add wraps in 32 bits", []asm.Instruction{mov64K(0, 0x1000), castArena(0, 0), ldImm64(1, 1<<32), alu64X(bpfAdd, 0, 1), exit()}, aluSet{3: true}, 0x1000},
-		{"sub wraps in 32 bits", []asm.Instruction{mov64K(0, 0x1000), castArena(0, 0), alu64K(bpfSub, 0, 0x2000), exit()}, aluSet{2: true}, 0xfffff000},
-		{"unmarked stays 64-bit", []asm.Instruction{mov64K(0, 0x1000), alu64K(bpfSub, 0, 0x2000), exit()}, aluSet{}, 0xfffffffffffff000},
+		{"add wraps in 32 bits", []asm.Instruction{mov64K(0, 0x1000), castArena(0, 0), ldImm64(1, 1<<32), alu64X(bpfAdd, 0, 1), exit()}, []int{3}, 0x1000},
+		{"sub wraps in 32 bits", []asm.Instruction{mov64K(0, 0x1000), castArena(0, 0), alu64K(bpfSub, 0, 0x2000), exit()}, []int{2}, 0xfffff000},
+		{"unmarked stays 64-bit", []asm.Instruction{mov64K(0, 0x1000), alu64K(bpfSub, 0, 0x2000), exit()}, []int{}, 0xfffffffffffff000},
+		{"add marked by the static pass", []asm.Instruction{ldMap(3), mov64K(0, 0x1000), castArena(0, 0), ldImm64(1, 1<<32), alu64X(bpfAdd, 0, 1), exit()}, nil, 0x1000},
+		{"spilled pointer marked by the static pass", []asm.Instruction{ldMap(3), mov64K(0, 0x1000), castArena(0, 0), stx(bpfDW, 10, 0, -8), ldx(bpfDW, 2, 10, -8), alu64K(bpfSub, 2, 0x2000), mov64X(0, 2), exit()}, nil, 0xfffff000},
+		{"scalar left 64-bit by the static pass", []asm.Instruction{ldMap(3), mov64K(0, 0x1000), alu64K(bpfSub, 0, 0x2000), exit()}, nil, 0xfffffffffffff000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			arenaALUHook = func(*object.ProgramSpec) arenaALU { return tt.alu }
-			defer func() { arenaALUHook = nil }()
-			c := arenaProg(t, 1, 0, tt.insns)
+			c := arenaProgALU(t, tt.insns, tt.alu)
 			got, _, err := run64(c, "p")
 			if err != nil || got != tt.want {
 				t.Fatalf("r0 = %#x, %v; want %#x", got, err, tt.want)
@@ -555,9 +574,7 @@ func TestArenaALUIs32Bit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			arenaALUHook = func(*object.ProgramSpec) arenaALU { return aluSet{2: true} }
-			defer func() { arenaALUHook = nil }()
-			c := arenaProg(t, 1, 0, tt.insns)
+			c := arenaProgALU(t, tt.insns, []int{2})
 			got, _, err := run64(c, "p")
 			if err != nil || got != tt.want {
 				t.Fatalf("r0 = %#x, %v; want %#x", got, err, tt.want)

@@ -93,6 +93,10 @@ func mayGoto(off int16) asm.Instruction        { return raw(0xe5, 0, 0, off, 0) 
 // access goes to the arena: the annotation a real verifier derives.
 var testAccess sync.Map // *object.ProgramSpec -> map[int]bool
 
+// testALU32 holds, per program, the instruction indices a test marks as
+// 64-bit ALU on an arena pointer, overriding the real pass.
+var testALU32 sync.Map // *object.ProgramSpec -> []int
+
 func init() {
 	real := verify
 	verify = func(ps *object.ProgramSpec, env verifier.Env) (*verifier.Result, error) {
@@ -111,6 +115,16 @@ func init() {
 		}
 		for i := range v.(map[int]bool) {
 			res.Access[i] = verifier.AccessArena
+		}
+		// The 32-bit arena ALU marks come from the real pass when it
+		// accepts the program, unless the test gives its own.
+		if marks, ok := testALU32.Load(ps); ok {
+			res.ALU32 = make([]bool, len(ps.Instructions))
+			for _, i := range marks.([]int) {
+				res.ALU32[i] = true
+			}
+		} else if r, err := real(ps, env); err == nil {
+			res.ALU32 = r.ALU32
 		}
 		return res, nil
 	}

@@ -138,16 +138,7 @@ func (c *Collection) compile(ps *object.ProgramSpec, res *verifier.Result) (*pro
 	// The sentinel after the last instruction stops a program that
 	// runs off its end.
 	p.code[n] = insn{op: opUnknown}
-	zext, _ := any(res).(arenaALU)
 	live, _ := any(res).(liveEdges)
-	switch {
-	case zext != nil:
-	case arenaALUHook != nil:
-		zext = arenaALUHook(ps)
-	case c.arena != nil:
-		// The static pass does not say; work it out here.
-		zext = arenaALUFlow(ps)
-	}
 	for i, ins := range ps.Instructions {
 		var access verifier.Access
 		if res != nil && i < len(res.Access) {
@@ -157,7 +148,7 @@ func (c *Collection) compile(ps *object.ProgramSpec, res *verifier.Result) (*pro
 		if err != nil {
 			return nil, err
 		}
-		if ins.OpCode&classMask == 0x07 && zext != nil && zext.ArenaALU(i) {
+		if ins.OpCode&classMask == 0x07 && res.ArenaALU(i) {
 			in = c.arenaALUInsn(p, i, ins, in, target)
 		}
 		if live != nil && isCondJump(in.op) {
@@ -390,14 +381,6 @@ func (c *Collection) decodeOne(p *program, i int, ins asm.Instruction, access ve
 	return in, nil
 }
 
-// arenaALU is what the static pass may tell beyond Result.Access: which
-// 64-bit ALU instructions operate on an arena pointer. The kernel turns
-// those into 32-bit operations, since only the low 32 bits of an arena
-// pointer mean anything.
-type arenaALU interface {
-	ArenaALU(i int) bool
-}
-
 // arenaALUInsn decodes a 64-bit ALU instruction on an arena pointer the
 // way the kernel runs it: as the same operation in 32 bits (the verifier
 // rewrites the class; division, shifts and the rest then act on the low
@@ -442,9 +425,6 @@ func hardWire(live liveEdges, i int, in insn) insn {
 	}
 	return in
 }
-
-// arenaALUHook supplies arenaALU for hand-written test programs.
-var arenaALUHook func(*object.ProgramSpec) arenaALU
 
 // alu64 computes a 64-bit ALU instruction given by its raw opcode; it is
 // the slow path for the rare instructions that need a zero-extension.

@@ -85,3 +85,11 @@ func Verify(prog *object.ProgramSpec, env Env) (*Result, error) {
 	}
 	return &Result{Access: v.access, ALU32: v.alu32, Log: v.finalLog(), Processed: v.processed}, nil
 }
+
+// ArenaALU reports whether instruction i (an index into
+// ProgramSpec.Instructions) is 64-bit arithmetic on an arena pointer,
+// which the interpreter must run as the 32-bit operation. A nil Result
+// marks nothing.
+func (r *Result) ArenaALU(i int) bool {
+	return r != nil && i >= 0 && i < len(r.ALU32) && r.ALU32[i]
+}
