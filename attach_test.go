@@ -3,12 +3,16 @@
 package bpfarena_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/bpfarena/bpfarena"
+	"github.com/bpfarena/bpfarena/arena"
 	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 )
 
@@ -71,5 +75,62 @@ func mountTracefs(t *testing.T) {
 	}
 	if err := unix.Mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, ""); err != nil {
 		t.Logf("mounting tracefs: %v", err)
+	}
+}
+
+type event struct {
+	Self   arena.Ptr[event]
+	Seq    uint64
+	Square uint64
+}
+
+// A ring buffer read with cilium/ebpf/ringbuf carries arena addresses that
+// Go follows in its own mapping of the arena.
+func TestRingbufArenaPointers(t *testing.T) {
+	coll, err := bpfarena.Load(specOf(t, "examples/events.bpf.o"), bpfarena.Options{Engine: bpfarena.Kernel})
+	if errors.Is(err, bpfarena.ErrNotSupported) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer coll.Close()
+	m, err := coll.Map("events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	em, err := m.EBPF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer em.Close()
+	rd, err := ringbuf.NewReader(em)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+
+	const n = 5
+	for i := 1; i <= n; i++ {
+		if got := run(t, coll, "emit"); got != uint32(i) {
+			t.Fatalf("emit returned %d, want %d", got, i)
+		}
+	}
+	a := coll.Arena()
+	rd.SetDeadline(time.Now().Add(5 * time.Second))
+	for i := uint64(1); i <= n; i++ {
+		rec, err := rd.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.RawSample) != 16 {
+			t.Fatalf("record of %d bytes", len(rec.RawSample))
+		}
+		addr := binary.LittleEndian.Uint64(rec.RawSample)
+		seq := binary.LittleEndian.Uint64(rec.RawSample[8:])
+		e := arena.Ptr[event](addr).Deref(a)
+		if e == nil || seq != i || e.Seq != i || e.Square != i*i || e.Self.Addr() != addr {
+			t.Fatalf("record %d: addr %#x seq %d -> %+v", i, addr, seq, e)
+		}
 	}
 }

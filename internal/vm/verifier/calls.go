@@ -53,24 +53,29 @@ type proto struct {
 // helpers are the helper functions the vm engine provides, by id (the
 // interpreter's table: internal/vm/helpers.go).
 var helpers = map[int32]proto{
-	1:   {args: []argKind{argMapPtr, argMapKey}, ret: retMapValueOrNull},            // map_lookup_elem
-	2:   {args: []argKind{argMapPtr, argMapKey, argMapValue, argScalar}},            // map_update_elem
-	3:   {args: []argKind{argMapPtr, argMapKey}},                                    // map_delete_elem
-	5:   {},                                                                         // ktime_get_ns
-	6:   {args: []argKind{argMem, argScalar, argAny, argAny, argAny}, sized: true},  // trace_printk
-	7:   {},                                                                         // get_prandom_u32
-	8:   {},                                                                         // get_smp_processor_id
-	14:  {},                                                                         // get_current_pid_tgid
-	42:  {},                                                                         // get_numa_node_id
-	93:  {args: []argKind{argMapValueP}, ret: retVoid},                              // spin_lock
-	94:  {args: []argKind{argMapValueP}, ret: retVoid},                              // spin_unlock
-	112: {args: []argKind{argMemW, argScalar, argAny}, sized: true},                 // probe_read_user
-	113: {args: []argKind{argMemW, argScalar, argAny}, sized: true},                 // probe_read_kernel
-	118: {},                                                                         // jiffies64
-	125: {},                                                                         // ktime_get_boot_ns
-	160: {},                                                                         // ktime_get_coarse_ns
-	181: {args: []argKind{argScalar, argFunc, argAny, argScalar}},                   // loop
-	195: {args: []argKind{argMapPtr, argMapKey, argScalar}, ret: retMapValueOrNull}, // map_lookup_percpu_elem
+	1:   {args: []argKind{argMapPtr, argMapKey}, ret: retMapValueOrNull},                   // map_lookup_elem
+	2:   {args: []argKind{argMapPtr, argMapKey, argMapValue, argScalar}},                   // map_update_elem
+	3:   {args: []argKind{argMapPtr, argMapKey}},                                           // map_delete_elem
+	5:   {},                                                                                // ktime_get_ns
+	6:   {args: []argKind{argMem, argScalar, argAny, argAny, argAny}, sized: true},         // trace_printk
+	7:   {},                                                                                // get_prandom_u32
+	8:   {},                                                                                // get_smp_processor_id
+	14:  {},                                                                                // get_current_pid_tgid
+	42:  {},                                                                                // get_numa_node_id
+	93:  {args: []argKind{argMapValueP}, ret: retVoid},                                     // spin_lock
+	94:  {args: []argKind{argMapValueP}, ret: retVoid},                                     // spin_unlock
+	112: {args: []argKind{argMemW, argScalar, argAny}, sized: true},                        // probe_read_user
+	113: {args: []argKind{argMemW, argScalar, argAny}, sized: true},                        // probe_read_kernel
+	118: {},                                                                                // jiffies64
+	125: {},                                                                                // ktime_get_boot_ns
+	160: {},                                                                                // ktime_get_coarse_ns
+	181: {args: []argKind{argScalar, argFunc, argAny, argScalar}},                          // loop
+	195: {args: []argKind{argMapPtr, argMapKey, argScalar}, ret: retMapValueOrNull},        // map_lookup_percpu_elem
+	130: {args: []argKind{argMapPtr, argMem, argScalar, argScalar}, sized: true},           // ringbuf_output
+	131: {args: []argKind{argMapPtr, argScalar, argScalar}, ret: retMemOrNull, sizeArg: 1}, // ringbuf_reserve
+	132: {args: []argKind{argRingbufMem, argScalar}, ret: retVoid},                         // ringbuf_submit
+	133: {args: []argKind{argRingbufMem, argScalar}, ret: retVoid},                         // ringbuf_discard
+	134: {args: []argKind{argMapPtr, argScalar}},                                           // ringbuf_query
 }
 
 // kfuncs are the kernel functions the vm engine provides, by name, with
