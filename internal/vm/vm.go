@@ -59,10 +59,13 @@ type Collection struct {
 	progs       map[string]*Program
 	budget      uint64
 	regions     []region // the maps' memory
-	pool        sync.Pool
-	closeOnce   sync.Once
-	mu          sync.RWMutex
-	closed      bool
+	// helpers, when set, replace the helper table: RunRaw's programs
+	// call only the helpers their caller gives.
+	helpers   map[int32]helperFunc
+	pool      sync.Pool
+	closeOnce sync.Once
+	mu        sync.RWMutex
+	closed    bool
 }
 
 var emptyArena = &vmArena{}
@@ -293,6 +296,9 @@ func (p *Program) Run(opts engine.RunOptions) (engine.RunResult, error) {
 	if c.closed {
 		return engine.RunResult{}, errClosed
 	}
+	if err := testRunnable(p.p.spec); err != nil {
+		return engine.RunResult{}, err
+	}
 	m := c.pool.Get().(*machine)
 	defer func() {
 		m.regions = m.regions[:0]
@@ -386,6 +392,42 @@ func (p *Program) Run(opts engine.RunOptions) (engine.RunResult, error) {
 		res.ContextOut = append([]byte(nil), ctx[:min(len(ctx), opts.ContextOutSize)]...)
 	}
 	return res, nil
+}
+
+// testRunnable reports, as the kernel's BPF_PROG_TEST_RUN does, whether a
+// program of ps's type can be test-run. The kernel has no test run for
+// kprobes (uprobes included), tracepoints, perf events, writable raw
+// tracepoints, LSM and extension programs, nor for tracing programs other
+// than fentry, fexit and fmod_ret (their test run calls the kernel
+// functions they attach to); it answers ENOTSUPP (524). Running them here
+// would give results no kernel can confirm, so the vm refuses them too.
+func testRunnable(ps *object.ProgramSpec) error {
+	why := ""
+	switch ps.Type {
+	case object.Kprobe:
+		why = "kprobe"
+	case object.TracePoint:
+		why = "tracepoint"
+	case object.PerfEvent:
+		why = "perf_event"
+	case object.RawTracepointW:
+		why = "writable raw tracepoint"
+	case object.LSM:
+		why = "LSM"
+	case object.Extension:
+		why = "extension"
+	case object.Tracing:
+		switch ps.AttachType {
+		case object.AttachTraceFEntry, object.AttachTraceFExit, object.AttachModifyReturn:
+		default:
+			why = "tracing (other than fentry, fexit and fmod_ret)"
+		}
+	}
+	if why == "" {
+		return nil
+	}
+	return fmt.Errorf("run %s: the kernel cannot test-run %s programs (section %q), so neither does the vm: %w",
+		ps.Name, why, ps.Section, engine.ErrNotSupported)
 }
 
 var _ engine.Collection = (*Collection)(nil)
