@@ -7,6 +7,7 @@
 //	bpfarena test [--engine vm|kernel|both] OBJ...
 //	bpfarena bench [--engine vm|kernel|both] [--json] [OBJ]
 //	bpfarena gen [--package NAME] [--out FILE] OBJ
+//	bpfarena conformance-plugin [--elf] [HEXMEM]
 package main
 
 import (
@@ -22,18 +23,21 @@ type command struct {
 	name  string
 	usage string
 	run   func(args []string, stdout io.Writer) error
+	// runIn, if set, is used instead of run by commands that read stdin.
+	runIn func(args []string, stdin io.Reader, stdout io.Writer) error
 }
 
 var commands []command
 
 func init() {
 	commands = []command{
-		{"inspect", "inspect [--json] OBJ", cmdInspect},
-		{"disasm", "disasm OBJ [PROG]", cmdDisasm},
-		{"run", "run [--engine vm|kernel] [--repeat N] [--set NAME=VALUE]... [--ctx HEX] [--json] OBJ PROG...", cmdRun},
-		{"test", "test [--engine vm|kernel|both] [--json] [-v] OBJ...", cmdTest},
-		{"bench", "bench [--engine vm|kernel|both] [--count N] [--json] [OBJ]", cmdBench},
-		{"gen", "gen [--package NAME] [--out FILE] OBJ", cmdGen},
+		{"inspect", "inspect [--json] OBJ", cmdInspect, nil},
+		{"disasm", "disasm OBJ [PROG]", cmdDisasm, nil},
+		{"run", "run [--engine vm|kernel] [--repeat N] [--set NAME=VALUE]... [--ctx HEX] [--json] OBJ PROG...", cmdRun, nil},
+		{"test", "test [--engine vm|kernel|both] [--json] [-v] OBJ...", cmdTest, nil},
+		{"bench", "bench [--engine vm|kernel|both] [--count N] [--json] [OBJ]", cmdBench, nil},
+		{"gen", "gen [--package NAME] [--out FILE] OBJ", cmdGen, nil},
+		{name: "conformance-plugin", usage: "conformance-plugin [--elf] [HEXMEM]", runIn: cmdPlugin},
 	}
 }
 
@@ -51,10 +55,10 @@ func usage(w io.Writer) {
 }
 
 func main() {
-	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func realMain(args []string, stdout, stderr io.Writer) int {
+func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		if len(args) == 0 {
@@ -66,7 +70,12 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		if c.name != args[0] {
 			continue
 		}
-		err := c.run(args[1:], stdout)
+		var err error
+		if c.runIn != nil {
+			err = c.runIn(args[1:], stdin, stdout)
+		} else {
+			err = c.run(args[1:], stdout)
+		}
 		switch {
 		case err == nil:
 			return 0

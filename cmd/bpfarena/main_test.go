@@ -18,7 +18,7 @@ func repoPath(parts ...string) string {
 func runCmd(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := realMain(args, &stdout, &stderr)
+	code := realMain(args, strings.NewReader(""), &stdout, &stderr)
 	return stdout.String(), stderr.String(), code
 }
 

@@ -591,7 +591,11 @@ func (c *Collection) decodeCall(p *program, i int, ins asm.Instruction, target f
 		in.op, in.jt = opCall, t
 		return in, nil
 	case asm.PseudoHelperCall:
-		f, ok := helpers[int32(ins.Constant)]
+		table := helpers
+		if c.helpers != nil {
+			table = c.helpers
+		}
+		f, ok := table[int32(ins.Constant)]
 		if !ok {
 			return insn{}, &decodeError{p.slots[i], fmt.Sprintf("invalid func unknown#%d", int32(ins.Constant))}
 		}
