@@ -156,7 +156,31 @@ func (c *Collection) compile(ps *object.ProgramSpec, res *verifier.Result) (*pro
 		}
 		p.code[i] = in
 	}
+	fuse(p.code[:n])
 	return p, nil
+}
+
+// fusedMov maps a 64-bit operation with a constant to its fused form after
+// a register copy.
+var fusedMov = map[opcode]opcode{
+	opLsh64K: opMovLsh64K, opRsh64K: opMovRsh64K, opAnd64K: opMovAnd64K, opAdd64K: opMovAdd64K,
+}
+
+// fuse turns "rD = rS; rD op= K" into one instruction that runs both and
+// skips the second, halving the dispatches of the most common pair clang
+// emits (shifts and masks of a copy, stack addresses from r10). The second
+// instruction is left as it is: a jump may land on it. Neither half can
+// fail, so errors never need the second one's position, and the budget,
+// which counts the distance between jumps, still counts both.
+func fuse(code []insn) {
+	for i := 0; i+1 < len(code); i++ {
+		a, b := code[i], code[i+1]
+		f, ok := fusedMov[b.op]
+		if a.op != opMov64X || !ok || b.dst != a.dst {
+			continue
+		}
+		code[i] = insn{op: f, dst: a.dst, src: a.src, imm: b.imm}
+	}
 }
 
 func (c *Collection) decodeOne(p *program, i int, ins asm.Instruction, access verifier.Access,

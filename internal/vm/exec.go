@@ -166,7 +166,14 @@ const (
 	opAtomic    // other memory
 	opAAtomic   // arena
 	opAlu64Zext // 64-bit ALU on an arena pointer, result zero-extended
-	opUnknown   // decoded but not runnable: a runtime error if reached
+	// Fused pairs (see fuse): a 64-bit register copy and the 64-bit
+	// operation with a constant on the copy that follows it, run as one
+	// dispatch. The second instruction stays in place for jumps to it.
+	opMovLsh64K
+	opMovRsh64K
+	opMovAnd64K
+	opMovAdd64K
+	opUnknown // decoded but not runnable: a runtime error if reached
 	numOps
 )
 
@@ -1104,6 +1111,18 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			budget -= ran
 			pc = int(in.jt)
 			bs = pc
+		case opMovLsh64K:
+			r[in.dst&15] = r[in.src&15] << (in.imm & 63)
+			pc++
+		case opMovRsh64K:
+			r[in.dst&15] = r[in.src&15] >> (in.imm & 63)
+			pc++
+		case opMovAnd64K:
+			r[in.dst&15] = r[in.src&15] & in.imm
+			pc++
+		case opMovAdd64K:
+			r[in.dst&15] = r[in.src&15] + in.imm
+			pc++
 		case opMayGoto:
 			if x.loops == 0 {
 				ran := uint64(pc - bs)
