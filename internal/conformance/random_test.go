@@ -89,9 +89,15 @@ func checkGenerated(spec *object.Spec) error {
 			return fmt.Errorf("relocation kind %d at %d", r.Kind, i)
 		}
 	}
+	// The shrinker takes these for candidates gone wrong.
 	if readsUnwrittenStack(insns) {
-		// The shrinker takes this for a candidate gone wrong.
 		return errors.New("program reads stack it did not write first")
+	}
+	if !loopsBounded(insns) {
+		return errors.New("program has a loop without a counter")
+	}
+	if mapPointerLeaks(insns, ps.Relocations) {
+		return errors.New("program uses a map's address other than in a call")
 	}
 	for i, ins := range insns {
 		if (ins.IsLoadImm64() && ins.Src != 0 || ins.IsKfuncCall()) && ps.Relocations[i].Kind == 0 {

@@ -206,9 +206,11 @@ func Shrink(spec *object.Spec, steps []Step, first *DiffReport, budget int) (*Sh
 		if best.Tried >= budget {
 			return false
 		}
-		if readsUnwrittenStack(c.insns) {
-			// Privileged programs may read stack never written, and get
-			// whatever the kernel left there: not a difference to chase.
+		if readsUnwrittenStack(c.insns) || !loopsBounded(c.insns) || mapPointerLeaks(c.insns, c.relocs) {
+			// Privileged programs may read stack never written and get
+			// whatever the kernel left there, run a loop until the
+			// kernel's may_goto clock says stop, or mix a map's kernel
+			// address into their result: none is a difference to chase.
 			return false
 		}
 		cs, ok := withProgram(spec, c)
@@ -447,6 +449,88 @@ func usesReserve(spec *object.Spec) bool {
 		if e.Name == "bpf_arena_reserve_pages" {
 			return true
 		}
+	}
+	return false
+}
+
+// loopsBounded reports whether every loop (a jump back) holds a
+// conditional jump out of it on a register the loop changes: the
+// counter the generator gives its may_goto loops.
+func loopsBounded(insns asm.Instructions) bool {
+	offs := insns.Offsets()
+	for i, ins := range insns {
+		t, ok := insns.Target(offs, i)
+		if !ok || t > i || !ins.IsJump() {
+			continue
+		}
+		bounded := false
+		for j := t; j < i && !bounded; j++ {
+			c := insns[j]
+			if !c.IsConditionalJump() || c.IsMayGoto() {
+				continue
+			}
+			if out, ok := insns.Target(offs, j); !ok || out <= i {
+				continue
+			}
+			for k := t; k < i; k++ {
+				if w := insns[k]; w.IsALU() && w.Dst == c.Dst && w.ALUOp() != asm.ALUMov {
+					bounded = true
+				}
+			}
+		}
+		if !bounded {
+			return false
+		}
+	}
+	return true
+}
+
+// mapPointerLeaks reports whether a map's address, loaded for a kfunc
+// call, is used by anything but the call: its value is a kernel address
+// on one engine and a made-up one on the other.
+func mapPointerLeaks(insns asm.Instructions, relocs map[int]object.Relocation) bool {
+	for i, ins := range insns {
+		if r, ok := relocs[i]; !ok || r.Kind != object.RelocMap {
+			continue
+		}
+		d := ins.Dst
+		for _, n := range insns[i+1:] {
+			if n.IsCall() || n.IsJump() || n.IsExit() {
+				// A call takes it as an argument and clobbers it; a jump
+				// or exit ends the straight run this check follows.
+				if n.IsKfuncCall() || n.IsSubprogCall() {
+					break
+				}
+				if n.IsExit() && d == asm.R0 || n.IsJump() && (n.Dst == d || n.OpCode.Source() == asm.SourceX && n.Src == d) {
+					return true
+				}
+				break
+			}
+			if reads(n, d) {
+				return true
+			}
+			if n.Dst == d && (n.IsALU() && n.ALUOp() == asm.ALUMov || n.Class() == asm.ClassLDX || n.IsLoadImm64()) {
+				break // overwritten
+			}
+		}
+	}
+	return false
+}
+
+// reads reports whether ins reads register r.
+func reads(ins asm.Instruction, r asm.Register) bool {
+	switch c := ins.Class(); {
+	case c.IsALU():
+		if ins.OpCode.Source() == asm.SourceX && ins.Src == r && !ins.IsByteSwap() {
+			return true
+		}
+		return ins.Dst == r && ins.ALUOp() != asm.ALUMov
+	case c == asm.ClassLDX:
+		return ins.Src == r
+	case c == asm.ClassST:
+		return ins.Dst == r
+	case c == asm.ClassSTX:
+		return ins.Dst == r || ins.Src == r || ins.IsAtomic() && ins.AtomicOp() == asm.AtomicCmpXchg && r == asm.R0
 	}
 	return false
 }
