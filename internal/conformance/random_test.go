@@ -457,8 +457,9 @@ var randomRegressions = []randomCase{
 		relocs: map[int]string{0: "arena", 3: "bpf_arena_free_pages", 4: "arena", 9: "bpf_arena_alloc_pages"},
 		pages:  4,
 		extra:  0x100080000000,
-		open: "the vm reproduces the range tree of the kernel bug above but not its memory: the kernel maps " +
-			"the pages it hands out there (at kern_vm_start + 0x4000, inside its 4 GiB window), and BPF reads them",
+		// Found: the vm reproduced the range tree of the kernel bug above but not its memory: the kernel
+		// maps the pages it hands out there (at kern_vm_start + 0x4000, inside its 4 GiB window), and
+		// BPF reads them.
 	},
 	{
 		name: "32-bit fetch that faults, on a register with its upper half set",
