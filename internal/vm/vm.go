@@ -28,7 +28,9 @@
 // not exist here (accesses to them fault); conditional jumps the kernel's
 // verifier hard-wires because one side is dead (visible only when a faulted
 // atomic leaves a register outside the range the verifier assumed) are
-// hard-wired only when the static pass reports them (Result.LiveEdges).
+// hard-wired where the static pass finds a side dead (Result.LiveEdges),
+// which it, tracking constants but not ranges, does less often than the
+// kernel.
 package vm
 
 import (

@@ -54,10 +54,13 @@ func (v *verifier) cond(pc int, st *state, ins asm.Instruction) ([]item, error) 
 	t := v.target(pc)
 	switch decide(op, d, s, is32) {
 	case 1:
+		v.edges[pc] |= edgeTaken
 		return one(t, st), nil
 	case 0:
+		v.edges[pc] |= edgeFall
 		return one(pc+1, st), nil
 	}
+	v.edges[pc] |= edgeFall | edgeTaken
 	taken, fall := st.clone(), st
 	if !is32 {
 		packetBounds(op, d, s, taken, fall)

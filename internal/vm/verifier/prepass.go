@@ -50,6 +50,7 @@ type verifier struct {
 
 	access []Access
 	alu32  []bool
+	edges  []uint8 // per conditional jump: edgeFall | edgeTaken, the sides found reachable
 	seen   []uint8 // per instruction: seenArena, seenOther
 
 	subStarts []int // sorted instruction indices of function starts
@@ -94,6 +95,7 @@ func newVerifier(prog *object.ProgramSpec, env Env) *verifier {
 	}
 	v.access = make([]Access, len(v.insns))
 	v.alu32 = make([]bool, len(v.insns))
+	v.edges = make([]uint8, len(v.insns))
 	v.seen = make([]uint8, len(v.insns))
 	v.offs = v.insns.Offsets()
 	v.nslots = v.insns.SlotCount()

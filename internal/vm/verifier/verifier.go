@@ -49,6 +49,28 @@ type Result struct {
 	// Processed is the number of instructions the pass looked at, the
 	// "processed N insns" figure of the log.
 	Processed int
+
+	edges []uint8
+}
+
+// Sides of a conditional jump found reachable.
+const (
+	edgeFall uint8 = 1 << iota
+	edgeTaken
+)
+
+// LiveEdges reports which successors of the conditional jump at index i
+// the pass found reachable: the next instruction, the jump target, or
+// both. The kernel hard-wires a jump with a dead side, which shows when a
+// run breaks the pass's assumptions (a faulted arena atomic leaves its
+// register as it was); the interpreter does the same with this answer.
+// Anything that is not a conditional jump, or was never reached, reports
+// both sides live.
+func (r *Result) LiveEdges(i int) (next, taken bool) {
+	if r == nil || i < 0 || i >= len(r.edges) || r.edges[i] == 0 {
+		return true, true
+	}
+	return r.edges[i]&edgeFall != 0, r.edges[i]&edgeTaken != 0
 }
 
 // Error is a rejection.
@@ -83,7 +105,7 @@ func Verify(prog *object.ProgramSpec, env Env) (*Result, error) {
 	if err := v.run(); err != nil {
 		return nil, err
 	}
-	return &Result{Access: v.access, ALU32: v.alu32, Log: v.finalLog(), Processed: v.processed}, nil
+	return &Result{Access: v.access, ALU32: v.alu32, edges: v.edges, Log: v.finalLog(), Processed: v.processed}, nil
 }
 
 // ArenaALU reports whether instruction i (an index into

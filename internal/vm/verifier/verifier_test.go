@@ -587,3 +587,29 @@ func TestJoinsAndClobbers(t *testing.T) {
 		{name: "unknown stack offset", prog: clobbered, msg: "R2 invalid mem access 'scalar'", errno: syscall.EACCES, insn: 11},
 	})
 }
+
+func TestLiveEdges(t *testing.T) {
+	p := prog([]ins{
+		movImm(asm.R0, 0),
+		jeqImm(asm.R0, 0, 1), // always taken: r0 is the constant 0
+		movImm(asm.R0, 1),
+		ldx(8, asm.R2, asm.R1, 0), // unknown value from ctx
+		jeqImm(asm.R2, 7, 1),      // both sides
+		movImm(asm.R0, 2),
+		exit(),
+	}, nil)
+	p.Type = object.Syscall
+	p.Sleepable = true
+	res, err := Verify(p, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		i           int
+		next, taken bool
+	}{{1, false, true}, {4, true, true}, {0, true, true}} {
+		if next, taken := res.LiveEdges(c.i); next != c.next || taken != c.taken {
+			t.Errorf("LiveEdges(%d) = %v, %v; want %v, %v", c.i, next, taken, c.next, c.taken)
+		}
+	}
+}
