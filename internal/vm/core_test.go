@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bpfarena/bpfarena/internal/engine"
+	"github.com/bpfarena/bpfarena/internal/kconfig"
 	"github.com/bpfarena/bpfarena/object"
 )
 
@@ -111,7 +112,7 @@ char _license[] SEC("license") = "GPL";
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, ver := hostKconfig()
+	ver := kconfig.Host().Version
 	if want := (ver>>16)*100 + 10; res.Retval != want {
 		t.Fatalf("retval %d, want %d", res.Retval, want)
 	}

@@ -42,6 +42,7 @@ import (
 
 	"github.com/bpfarena/bpfarena/arena"
 	"github.com/bpfarena/bpfarena/internal/engine"
+	"github.com/bpfarena/bpfarena/internal/kconfig"
 	"github.com/bpfarena/bpfarena/internal/vm/verifier"
 	"github.com/bpfarena/bpfarena/object"
 )
@@ -133,7 +134,10 @@ func load(spec *object.Spec, opts engine.Options) (*Collection, error) {
 			return nil, err
 		}
 		if ms.Section == ".kconfig" {
-			if err := fillKconfig(spec, m.slab[:m.valueSize]); err != nil {
+			// As strict as libbpf where the host has a configuration to
+			// read; elsewhere missing values stay zero.
+			host := kconfig.Host()
+			if err := kconfig.Fill(m.slab[:m.valueSize], spec.Externs, host, len(host.Values) > 0); err != nil {
 				return nil, err
 			}
 		}
