@@ -72,19 +72,46 @@ func Differential(spec *object.Spec, steps []Step) (*DiffReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kernel: %w", err)
 	}
-	vspec := spec
-	if am := spec.Arena(); am != nil && ks.start != 0 && am.MapExtra == 0 {
-		vspec = spec.Copy()
-		vspec.Arena().MapExtra = ks.start
-	}
-	vs, err := runSnapshot(vspec, bpfarena.VM, progs, steps)
-	if err != nil && vspec != spec {
-		vs, err = runSnapshot(spec, bpfarena.VM, progs, steps)
-	}
+	vs, err := runBeside(spec, ks.start, progs, steps)
 	if err != nil {
 		return nil, fmt.Errorf("vm: %w", err)
 	}
 	return compareSnapshots(spec, steps, vs, ks), nil
+}
+
+// runBeside runs the steps on the vm with its arena at kstart, where the
+// kernel's was. Should something else have taken that address since, it
+// tries addresses with the same low 32 bits (so 32-bit arena pointers
+// still compare equal and 64-bit ones differ by a known distance), and
+// last any address.
+func runBeside(spec *object.Spec, kstart uint64, progs []string, steps []Step) (*snapshot, error) {
+	am := spec.Arena()
+	if am == nil || kstart == 0 || am.MapExtra != 0 {
+		return runSnapshot(spec, bpfarena.VM, progs, steps)
+	}
+	cands := []uint64{kstart}
+	for k := uint64(1); k <= 8; k++ {
+		// Stay within the 47-bit x86-64 user address space.
+		if c := (kstart + k<<36) % (1 << 47); c >= 1<<32 {
+			cands = append(cands, c)
+		}
+	}
+	vspec := spec.Copy()
+	var firstErr error
+	for _, c := range cands {
+		vspec.Arena().MapExtra = c
+		s, err := runSnapshot(vspec, bpfarena.VM, progs, steps)
+		if err == nil {
+			return s, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	if s, err := runSnapshot(spec, bpfarena.VM, progs, steps); err == nil {
+		return s, nil
+	}
+	return nil, firstErr
 }
 
 func runSnapshot(spec *object.Spec, eng bpfarena.Engine, progs []string, steps []Step) (*snapshot, error) {
