@@ -519,6 +519,39 @@ var randomRegressions = []randomCase{
 			"through the atomic fetch to the slot, so the r1 != 0 path is pruned at the fetch as equivalent and " +
 			"the branch is wired as always taken; at run time r1 != 0 and r2 = c ^ r1 has bit 12 clear",
 	},
+	{
+		name: "allocation straddling the arena's start after a free below it",
+		// step 1 (rnd): retval vm 0 (0x0), kernel 16777215 (0xffffff)
+		// arena page 0 (offset 0x0): present on vm false, on kernel true
+		insns: asm.Instructions{
+			{OpCode: 0x18, Dst: asm.R1, Src: asm.PseudoMapFD},                // r1 = map[arena]
+			{OpCode: 0xb7, Dst: asm.R2},                                      // r2 = 0
+			{OpCode: 0xb7, Dst: asm.R3, Constant: 2},                         // r3 = 2
+			{OpCode: 0xb7, Dst: asm.R4, Constant: -1},                        // r4 = -1
+			{OpCode: 0xb7, Dst: asm.R5},                                      // r5 = 0
+			{OpCode: 0x85, Src: asm.PseudoKfuncCall},                         // call bpf_arena_alloc_pages
+			{OpCode: 0xbf, Dst: asm.R7},                                      // r7 = r0
+			{OpCode: 0xbf, Dst: asm.R6, Src: asm.R7, Offset: 1, Constant: 1}, // r6 = addr_space_cast(r7, 0, 1)
+			{OpCode: 0xbf, Dst: asm.R9, Src: asm.R6},                         // r9 = r6
+			{OpCode: 0xb7, Dst: asm.R5, Constant: -1},                        // r5 = -1
+			{OpCode: 0xdb, Dst: asm.R6, Src: asm.R5, Offset: 4088},           // lock *(u64 *)(r6 +4088) += r5
+			{OpCode: 0x79, Dst: asm.R8, Src: asm.R6, Offset: 4093},           // r8 = *(u64 *)(r6 +4093)
+			{OpCode: 0x17, Dst: asm.R9, Constant: 1},                         // r9 -= 1
+			{OpCode: 0x18, Dst: asm.R1, Src: asm.PseudoMapFD},                // r1 = map[arena]
+			{OpCode: 0xbf, Dst: asm.R2, Src: asm.R9},                         // r2 = r9
+			{OpCode: 0xb7, Dst: asm.R3, Constant: 2},                         // r3 = 2
+			{OpCode: 0x85, Src: asm.PseudoKfuncCall},                         // call bpf_arena_free_pages
+			{OpCode: 0xb4},                                                   // w0 = 0
+			{OpCode: 0xaf, Src: asm.R8},                                      // r0 ^= r8
+			{OpCode: 0x95},                                                   // exit
+		},
+		relocs: map[int]string{0: "arena", 5: "bpf_arena_alloc_pages", 13: "arena", 16: "bpf_arena_free_pages"},
+		pages:  3,
+		runs:   2,
+		open: "the kernel bug above once more: the second run's NULL-address allocation gets the bogus " +
+			"two-page range the free left, one page below the arena's start and page 0, and maps both; " +
+			"the vm leaves page 0 absent",
+	},
 }
 
 // TestRandomRegressions runs the minimal programs random testing found
