@@ -45,7 +45,7 @@ func cmdDisasm(args []string, stdout io.Writer) error {
 // function labels, source lines from line info, and what relocated
 // instructions refer to.
 func disasmProgram(w io.Writer, spec *object.Spec, p *object.ProgramSpec) {
-	fmt.Fprintf(w, "%s (section %s, %s):\n", p.Name, p.Section, progTypeName(p.Type))
+	fmt.Fprintf(w, "%s (section %s, %s):\n", p.Name, p.Section, p.Type.String())
 	cur := -1
 	f := asm.Formatter{
 		OpCode: true,

@@ -93,8 +93,8 @@ func describe(spec *object.Spec) inspectOutput {
 		Programs: []inspectProgram{}, Maps: []inspectMap{}, Globals: []inspectGlobal{}, Externs: []inspectExtern{}}
 	for _, p := range spec.Programs {
 		ip := inspectProgram{
-			Name: p.Name, Section: p.Section, Type: progTypeName(p.Type),
-			AttachType: attachTypeName(p.AttachType), AttachTo: p.AttachTo, Sleepable: p.Sleepable,
+			Name: p.Name, Section: p.Section, Type: p.Type.String(),
+			AttachType: attachName(p.AttachType), AttachTo: p.AttachTo, Sleepable: p.Sleepable,
 			Instructions: len(p.Instructions), Tags: p.Tags,
 		}
 		for _, ins := range p.Instructions {
@@ -107,7 +107,7 @@ func describe(spec *object.Spec) inspectOutput {
 	}
 	for _, m := range spec.Maps {
 		im := inspectMap{
-			Name: m.Name, Section: m.Section, Type: mapTypeName(m.Type), KeySize: m.KeySize,
+			Name: m.Name, Section: m.Section, Type: m.Type.String(), KeySize: m.KeySize,
 			ValueSize: m.ValueSize, MaxEntries: m.MaxEntries, Flags: m.Flags, FlagNames: flagNames(m.Flags),
 			MapExtra: m.MapExtra,
 		}
@@ -128,8 +128,7 @@ func describe(spec *object.Spec) inspectOutput {
 		})
 	}
 	for _, e := range spec.Externs {
-		kind := map[object.ExternKind]string{object.ExternKfunc: "kfunc", object.ExternKsym: "ksym", object.ExternKconfig: "kconfig"}[e.Kind]
-		out.Externs = append(out.Externs, inspectExtern{Name: e.Name, Kind: kind, Weak: e.Weak})
+		out.Externs = append(out.Externs, inspectExtern{Name: e.Name, Kind: e.Kind.String(), Weak: e.Weak})
 	}
 	return out
 }

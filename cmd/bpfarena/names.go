@@ -8,49 +8,12 @@ import (
 	"github.com/cilium/ebpf/btf"
 )
 
-var progTypeNames = map[object.ProgramType]string{
-	object.SocketFilter: "socket_filter", object.Kprobe: "kprobe", object.SchedCLS: "sched_cls",
-	object.SchedACT: "sched_act", object.TracePoint: "tracepoint", object.XDP: "xdp",
-	object.PerfEvent: "perf_event", object.RawTracepoint: "raw_tracepoint", object.Tracing: "tracing",
-	object.StructOps: "struct_ops", object.Extension: "ext", object.LSM: "lsm", object.Syscall: "syscall",
-}
-
-func progTypeName(t object.ProgramType) string {
-	if n, ok := progTypeNames[t]; ok {
-		return n
-	}
-	return fmt.Sprintf("type%d", t)
-}
-
-var attachTypeNames = map[object.AttachType]string{
-	object.AttachTraceRawTp: "trace_raw_tp", object.AttachTraceFEntry: "fentry", object.AttachTraceFExit: "fexit",
-	object.AttachModifyReturn: "fmod_ret", object.AttachLSMMac: "lsm_mac", object.AttachTraceIter: "iter",
-	object.AttachXDP: "xdp", object.AttachTCXIngress: "tcx_ingress", object.AttachTCXEgress: "tcx_egress",
-}
-
-func attachTypeName(t object.AttachType) string {
+// attachName is the attach type's name, empty for none.
+func attachName(t object.AttachType) string {
 	if t == object.AttachNone {
 		return ""
 	}
-	if n, ok := attachTypeNames[t]; ok {
-		return n
-	}
-	return fmt.Sprintf("attach%d", t)
-}
-
-var mapTypeNames = map[object.MapType]string{
-	object.Hash: "hash", object.Array: "array", object.ProgArray: "prog_array",
-	object.PerfEventArray: "perf_event_array", object.PerCPUHash: "percpu_hash",
-	object.PerCPUArray: "percpu_array", object.LRUHash: "lru_hash", object.LRUPerCPUHash: "lru_percpu_hash",
-	object.ArrayOfMaps: "array_of_maps", object.HashOfMaps: "hash_of_maps", object.RingBuf: "ringbuf",
-	object.Arena: "arena",
-}
-
-func mapTypeName(t object.MapType) string {
-	if n, ok := mapTypeNames[t]; ok {
-		return n
-	}
-	return fmt.Sprintf("type%d", t)
+	return t.String()
 }
 
 func flagNames(f uint32) string {
