@@ -11,7 +11,6 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/bpfarena/bpfarena"
 	"github.com/cilium/ebpf/btf"
 )
 
@@ -21,14 +20,7 @@ func cmdGen(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
 	pkg := fs.String("package", "main", "Go package `name`")
 	outPath := fs.String("out", "", "write to `file` instead of stdout")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: want one object file", errUsage)
-	}
-	spec, err := bpfarena.LoadSpec(pos[0])
+	spec, err := oneObject(fs, args)
 	if err != nil {
 		return err
 	}

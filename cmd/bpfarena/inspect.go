@@ -8,7 +8,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/bpfarena/bpfarena"
 	"github.com/bpfarena/bpfarena/object"
 )
 
@@ -67,14 +66,7 @@ type inspectOutput struct {
 func cmdInspect(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: want one object file", errUsage)
-	}
-	spec, err := bpfarena.LoadSpec(pos[0])
+	spec, err := oneObject(fs, args)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/bpfarena/bpfarena"
 )
 
 type command struct {
@@ -123,3 +125,16 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+// oneObject parses the flags of a command that takes exactly one object
+// file, and reads it.
+func oneObject(fs *flag.FlagSet, args []string) (*bpfarena.Spec, error) {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) != 1 {
+		return nil, fmt.Errorf("%w: want one object file", errUsage)
+	}
+	return bpfarena.LoadSpec(pos[0])
+}
