@@ -9,14 +9,13 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/bpfarena/bpfarena/asm"
+	"github.com/bpfarena/bpfarena/internal/corerelo"
 	"github.com/bpfarena/bpfarena/internal/engine"
 	"github.com/bpfarena/bpfarena/internal/sys"
 	"github.com/bpfarena/bpfarena/object"
-	ciliumasm "github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 )
@@ -158,52 +157,17 @@ func (c *collection) btfExt(spec *object.Spec, ps *object.ProgramSpec) (funcInfo
 }
 
 // applyCORE resolves the program's CO-RE relocations against the running
-// kernel's BTF and patches the instructions. The fixups operate on cilium's
-// instruction type, so each instruction is converted just for the patch.
+// kernel's BTF and patches the instructions.
 func (c *collection) applyCORE(spec *object.Spec, ps *object.ProgramSpec, insns asm.Instructions) error {
 	if len(ps.CORERelos) == 0 {
 		return nil
-	}
-	if spec.BTF == nil {
-		return fmt.Errorf("program %s: CO-RE relocations without object BTF", ps.Name)
 	}
 	kspec, err := kernelSpec()
 	if err != nil {
 		return fmt.Errorf("program %s: CO-RE: %w", ps.Name, err)
 	}
-	idx := make([]int, 0, len(ps.CORERelos))
-	for i := range ps.CORERelos {
-		idx = append(idx, i)
-	}
-	sort.Ints(idx)
-	relos := make([]*btf.CORERelocation, len(idx))
-	for i, at := range idx {
-		relos[i] = ps.CORERelos[at]
-	}
-	fixups, err := btf.CORERelocate(relos, []*btf.Spec{kspec}, binary.LittleEndian, spec.BTF.TypeID)
-	if err != nil {
-		return fmt.Errorf("program %s: CO-RE: %w", ps.Name, err)
-	}
-	for i, at := range idx {
-		if at < 0 || at >= len(insns) {
-			return fmt.Errorf("program %s: CO-RE relocation at instruction %d of %d", ps.Name, at, len(insns))
-		}
-		ins := &insns[at]
-		ci := ciliumasm.Instruction{
-			OpCode:   ciliumasm.OpCode(ins.OpCode),
-			Dst:      ciliumasm.Register(ins.Dst),
-			Src:      ciliumasm.Register(ins.Src),
-			Offset:   ins.Offset,
-			Constant: ins.Constant,
-		}
-		if err := fixups[i].Apply(&ci); err != nil {
-			return fmt.Errorf("program %s: CO-RE at instruction %d: %w", ps.Name, at, err)
-		}
-		ins.OpCode = asm.OpCode(ci.OpCode)
-		ins.Dst = asm.Register(ci.Dst)
-		ins.Src = asm.Register(ci.Src)
-		ins.Offset = ci.Offset
-		ins.Constant = ci.Constant
+	if err := corerelo.Apply(spec, ps, insns, kspec); err != nil {
+		return fmt.Errorf("program %s: %w", ps.Name, err)
 	}
 	return nil
 }
