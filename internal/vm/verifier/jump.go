@@ -159,7 +159,7 @@ func decide(op asm.JumpOp, d, s value, is32 bool) int {
 		}
 	}
 	if !d.isConst() || !s.isConst() {
-		return -1
+		return decideRange(op, d, s, is32)
 	}
 	a, b := d.v, s.v
 	sa, sb := int64(a), int64(b)
@@ -332,4 +332,55 @@ func unwiden(st *state, r asm.Register, x value) {
 		})
 	}
 	st.cur().regs[r].wide = false
+}
+
+// decideRange decides a comparison from the ranges of two numbers narrower
+// than 64 bits (narrow loads, 32-bit results) or known, as the kernel does
+// with its bounds; a jump it decides gets hard-wired like the kernel's.
+// 32-bit comparisons are decided only for unsigned and equality tests of
+// values that fit in 32 bits; signed ones see those values as
+// non-negative only when they fit in fewer.
+func decideRange(op asm.JumpOp, d, s value, is32 bool) int {
+	dlo, dhi, ok1 := d.urange()
+	slo, shi, ok2 := s.urange()
+	if !ok1 || !ok2 {
+		return -1
+	}
+	if is32 {
+		if d.width() == 0 || s.width() == 0 || d.width() > 32 || s.width() > 32 {
+			return -1
+		}
+	}
+	signedOK := !is32 || (d.width() < 32 && s.width() < 32)
+	// Both ranges lie in [0, 2^63): signed and unsigned order agree.
+	var taken, never bool
+	switch op {
+	case asm.JumpJEQ:
+		never = dhi < slo || shi < dlo
+	case asm.JumpJNE:
+		taken = dhi < slo || shi < dlo
+	case asm.JumpJGT, asm.JumpJSGT:
+		taken, never = dlo > shi, dhi <= slo
+	case asm.JumpJGE, asm.JumpJSGE:
+		taken, never = dlo >= shi, dhi < slo
+	case asm.JumpJLT, asm.JumpJSLT:
+		taken, never = dhi < slo, dlo >= shi
+	case asm.JumpJLE, asm.JumpJSLE:
+		taken, never = dhi <= slo, dlo > shi
+	default:
+		return -1
+	}
+	switch op {
+	case asm.JumpJSGT, asm.JumpJSGE, asm.JumpJSLT, asm.JumpJSLE:
+		if !signedOK || dhi >= 1<<63 || shi >= 1<<63 {
+			return -1
+		}
+	}
+	switch {
+	case taken:
+		return 1
+	case never:
+		return 0
+	}
+	return -1
 }

@@ -477,5 +477,5 @@ func (v *verifier) loaded(size int) value {
 	if size == 8 {
 		return v.anyScalar()
 	}
-	return unknownScalar()
+	return value{k: kScalar, bits: uint8(size * 8)}
 }

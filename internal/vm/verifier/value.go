@@ -39,6 +39,10 @@ type value struct {
 	// bounds are certainly that wide; any comparison clears it.
 	wide  bool
 	known bool // the scalar component is the constant v
+	// bits: a number that is not known but fits in its low bits bits
+	// (8, 16 or 32): a narrow load, a 32-bit result. The kernel knows
+	// that much too, and decides comparisons with it; 0 when unbounded.
+	bits  uint8
 	offOK bool // the pointer offset off is known
 	frame int8 // kStack: index of the frame whose stack it points into, -1 unknown
 	v     uint64
@@ -116,6 +120,11 @@ func join(a, b value) value {
 		r.v = a.v
 		if !r.known {
 			r.v = 0
+			if a.is(kScalar) && b.is(kScalar) {
+				if ab, bb := a.width(), b.width(); ab != 0 && bb != 0 {
+					r.bits = max(ab, bb)
+				}
+			}
 		}
 	} else if a.has(kScalar) {
 		r.known, r.v = a.known, a.v
@@ -167,6 +176,11 @@ func covers(a, b value) bool {
 	if a.has(kScalar) && b.has(kScalar) && a.known && !(b.known && a.v == b.v) {
 		return false
 	}
+	if a.has(kScalar) && b.has(kScalar) && !a.known && a.bits != 0 {
+		if bb := b.width(); !b.is(kScalar) || bb == 0 || bb > a.bits {
+			return false
+		}
+	}
 	if b.k&pointerKinds != 0 {
 		if a.offOK && !(b.offOK && a.off == b.off) {
 			return false
@@ -188,4 +202,36 @@ func covers(a, b value) bool {
 		}
 	}
 	return true
+}
+
+// width is how many low bits a pure number is known to fit in (8, 16 or
+// 32), 0 if it may need all 64.
+func (v value) width() uint8 {
+	switch {
+	case !v.is(kScalar):
+		return 0
+	case !v.known:
+		return v.bits
+	case v.v <= 0xff:
+		return 8
+	case v.v <= 0xffff:
+		return 16
+	case v.v <= 0xffffffff:
+		return 32
+	}
+	return 0
+}
+
+// urange is the unsigned range of a pure number, if it has one narrower
+// than 64 bits or is known.
+func (v value) urange() (lo, hi uint64, ok bool) {
+	switch {
+	case !v.is(kScalar):
+		return 0, 0, false
+	case v.known:
+		return v.v, v.v, true
+	case v.bits != 0:
+		return 0, 1<<v.bits - 1, true
+	}
+	return 0, 0, false
 }

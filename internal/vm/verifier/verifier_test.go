@@ -613,3 +613,34 @@ func TestLiveEdges(t *testing.T) {
 		}
 	}
 }
+
+func TestDecideRange(t *testing.T) {
+	u8 := value{k: kScalar, bits: 8}
+	u32 := value{k: kScalar, bits: 32}
+	c := constScalar
+	for _, tt := range []struct {
+		name string
+		op   asm.JumpOp
+		d, s value
+		is32 bool
+		want int
+	}{
+		{"u32 <= -3 always", asm.JumpJLE, u32, c(^uint64(2)), false, 1},
+		{"-3 >= u32 always", asm.JumpJGE, c(^uint64(2)), u32, false, 1},
+		{"u32 < 0xfffffffffffffffa always", asm.JumpJLT, u32, c(^uint64(5)), false, 1},
+		{"u8 > 255 never", asm.JumpJGT, u8, c(255), false, 0},
+		{"u8 == 256 never", asm.JumpJEQ, u8, c(256), false, 0},
+		{"u8 != 256 always", asm.JumpJNE, u8, c(256), false, 1},
+		{"u8 s> 300 never", asm.JumpJSGT, u8, c(300), false, 0},
+		{"u32 > 5 depends", asm.JumpJGT, u32, c(5), false, -1},
+		{"u32 s> -1 (64-bit) undecided here", asm.JumpJSGT, u32, c(^uint64(0)), false, -1},
+		{"w: u32 s< 0 undecided (sign bit)", asm.JumpJSLT, u32, c(0), true, -1},
+		{"w: u8 < 0x100 always", asm.JumpJLT, u8, c(0x100), true, 1},
+		{"unbounded depends", asm.JumpJLT, unknownScalar(), c(5), false, -1},
+		{"pointer depends", asm.JumpJLT, value{k: kStack}, c(5), false, -1},
+	} {
+		if got := decide(tt.op, tt.d, tt.s, tt.is32); got != tt.want {
+			t.Errorf("%s: decide = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}

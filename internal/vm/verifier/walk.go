@@ -275,8 +275,9 @@ func (v *verifier) alu(pc int, st *state, ins asm.Instruction) error {
 		case s.isConst():
 			return v.setReg(pc, st, ins.Dst, constScalar(uint64(uint32(s.v))))
 		default:
-			// A 32-bit copy of a pointer is a number.
-			return v.setReg(pc, st, ins.Dst, unknownScalar())
+			// A 32-bit copy (of a number, or of a pointer) is a
+			// zero-extended number.
+			return v.setReg(pc, st, ins.Dst, value{k: kScalar, bits: 32})
 		}
 	}
 	d, err := v.reg(pc, st, ins.Dst)
@@ -316,6 +317,8 @@ func (v *verifier) alu(pc int, st *state, ins asm.Instruction) error {
 		r := unknownScalar()
 		if d.known && s.known {
 			r = constScalar(evalALU(op, d.v, s.v, width, ins.Offset == 1))
+		} else if !is64 {
+			r.bits = 32 // a 32-bit result is zero-extended
 		} else if is64 {
 			r.wide = wideResult(op, d, s)
 			if r.wide && (op == asm.ALUAdd || op == asm.ALUSub) && s.known {
@@ -371,7 +374,7 @@ func (v *verifier) alu(pc int, st *state, ins asm.Instruction) error {
 		return v.ptrOpErr(pc, ins.Dst, op)
 	}
 	r := d
-	r.known, r.v = false, 0
+	r.known, r.v, r.bits = false, 0, 0
 	if s.isConst() && d.offOK {
 		if op == asm.ALUAdd {
 			r.off = d.off + int64(s.v)
