@@ -39,7 +39,11 @@
 // does: the interpreter, like the JIT, decides once per instruction how to
 // address it. For the same reason Result.ALU32 marks the 64-bit arithmetic
 // instructions whose destination is an arena pointer: the kernel performs
-// them in 32 bits, and the interpreter must too.
+// them in 32 bits, and the interpreter must too. Result.LiveEdges says
+// which sides of each conditional jump the walk reached: the kernel
+// hard-wires a jump with a dead side, which a run can tell when a faulting
+// arena atomic leaves a register outside what the verifier assumed, so the
+// interpreter hard-wires the same jumps.
 //
 // # Divergences from Linux 6.18
 //
@@ -48,7 +52,11 @@
 //
 //   - Scalars carry no ranges: a number is a known constant, unbounded
 //     (any 64-bit value: a full-width load, a helper's result, until a
-//     comparison) or neither. Offsetting a pointer by an unbounded number is
+//     comparison), known to fit in 8, 16 or 32 bits (a narrow load, a
+//     32-bit result), or neither. Branches are decided from constants and
+//     those widths only, so the kernel hard-wires some jumps the vm runs
+//     both ways; that shows only after a faulting narrow atomic or
+//     load-acquire leaves its register holding more than 32 bits. Offsetting a pointer by an unbounded number is
 //     refused as in the kernel ("math between map_value pointer and register
 //     with unbounded min value is not allowed"), but variable offsets into
 //     map values, memory and packets are not checked against their bounds
