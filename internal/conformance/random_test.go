@@ -158,6 +158,12 @@ func TestRandomDifferential(t *testing.T) {
 	}
 	t.Logf("seeds from %d (-random.seed=%d reproduces)", seed, seed)
 	deadline := time.Now().Add(*randomDuration)
+	// Leave the shrinking and the report time before go test's own
+	// timeout (10 minutes unless -timeout says otherwise) ends the run.
+	if end, ok := t.Deadline(); ok && end.Add(-time.Minute).Before(deadline) {
+		deadline = end.Add(-time.Minute)
+		t.Logf("running until %s, a minute before the test timeout; pass -timeout to run longer", deadline.Format(time.TimeOnly))
+	}
 	var (
 		runs, rejected, mismatched, shrunk int
 		kinds                              = map[string][]int64{}
