@@ -323,101 +323,37 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 		case opMovsx32_16:
 			r[in.dst&15] = uint64(uint32(int32(int16(r[in.src&15]))))
 		case opDiv64X:
-			if d := uint64(r[in.src&15]); d == 0 {
-				r[in.dst&15] = 0
-			} else {
-				r[in.dst&15] = uint64(uint64(r[in.dst&15]) / d)
-			}
+			r[in.dst&15] = div64(r[in.dst&15], r[in.src&15])
 		case opMod64X:
-			if d := uint64(r[in.src&15]); d == 0 {
-				r[in.dst&15] = uint64(uint64(r[in.dst&15]))
-			} else {
-				r[in.dst&15] = uint64(uint64(r[in.dst&15]) % d)
-			}
+			r[in.dst&15] = mod64(r[in.dst&15], r[in.src&15])
 		case opSdiv64X:
-			if d := int64(r[in.src&15]); d == 0 {
-				r[in.dst&15] = 0
-			} else {
-				r[in.dst&15] = uint64(uint64(int64(r[in.dst&15]) / d))
-			}
+			r[in.dst&15] = sdiv64(r[in.dst&15], r[in.src&15])
 		case opSmod64X:
-			if d := int64(r[in.src&15]); d == 0 {
-				r[in.dst&15] = uint64(uint64(r[in.dst&15]))
-			} else {
-				r[in.dst&15] = uint64(uint64(int64(r[in.dst&15]) % d))
-			}
+			r[in.dst&15] = smod64(r[in.dst&15], r[in.src&15])
 		case opDiv64K:
-			if d := uint64(in.imm); d == 0 {
-				r[in.dst&15] = 0
-			} else {
-				r[in.dst&15] = uint64(uint64(r[in.dst&15]) / d)
-			}
+			r[in.dst&15] = div64(r[in.dst&15], in.imm)
 		case opMod64K:
-			if d := uint64(in.imm); d == 0 {
-				r[in.dst&15] = uint64(uint64(r[in.dst&15]))
-			} else {
-				r[in.dst&15] = uint64(uint64(r[in.dst&15]) % d)
-			}
+			r[in.dst&15] = mod64(r[in.dst&15], in.imm)
 		case opSdiv64K:
-			if d := int64(in.imm); d == 0 {
-				r[in.dst&15] = 0
-			} else {
-				r[in.dst&15] = uint64(uint64(int64(r[in.dst&15]) / d))
-			}
+			r[in.dst&15] = sdiv64(r[in.dst&15], in.imm)
 		case opSmod64K:
-			if d := int64(in.imm); d == 0 {
-				r[in.dst&15] = uint64(uint64(r[in.dst&15]))
-			} else {
-				r[in.dst&15] = uint64(uint64(int64(r[in.dst&15]) % d))
-			}
+			r[in.dst&15] = smod64(r[in.dst&15], in.imm)
 		case opDiv32X:
-			if d := uint32(r[in.src&15]); d == 0 {
-				r[in.dst&15] = 0
-			} else {
-				r[in.dst&15] = uint64(uint32(r[in.dst&15]) / d)
-			}
+			r[in.dst&15] = div32(r[in.dst&15], r[in.src&15])
 		case opMod32X:
-			if d := uint32(r[in.src&15]); d == 0 {
-				r[in.dst&15] = uint64(uint32(r[in.dst&15]))
-			} else {
-				r[in.dst&15] = uint64(uint32(r[in.dst&15]) % d)
-			}
+			r[in.dst&15] = mod32(r[in.dst&15], r[in.src&15])
 		case opSdiv32X:
-			if d := int32(r[in.src&15]); d == 0 {
-				r[in.dst&15] = 0
-			} else {
-				r[in.dst&15] = uint64(uint32(int32(r[in.dst&15]) / d))
-			}
+			r[in.dst&15] = sdiv32(r[in.dst&15], r[in.src&15])
 		case opSmod32X:
-			if d := int32(r[in.src&15]); d == 0 {
-				r[in.dst&15] = uint64(uint32(r[in.dst&15]))
-			} else {
-				r[in.dst&15] = uint64(uint32(int32(r[in.dst&15]) % d))
-			}
+			r[in.dst&15] = smod32(r[in.dst&15], r[in.src&15])
 		case opDiv32K:
-			if d := uint32(in.imm); d == 0 {
-				r[in.dst&15] = 0
-			} else {
-				r[in.dst&15] = uint64(uint32(r[in.dst&15]) / d)
-			}
+			r[in.dst&15] = div32(r[in.dst&15], in.imm)
 		case opMod32K:
-			if d := uint32(in.imm); d == 0 {
-				r[in.dst&15] = uint64(uint32(r[in.dst&15]))
-			} else {
-				r[in.dst&15] = uint64(uint32(r[in.dst&15]) % d)
-			}
+			r[in.dst&15] = mod32(r[in.dst&15], in.imm)
 		case opSdiv32K:
-			if d := int32(in.imm); d == 0 {
-				r[in.dst&15] = 0
-			} else {
-				r[in.dst&15] = uint64(uint32(int32(r[in.dst&15]) / d))
-			}
+			r[in.dst&15] = sdiv32(r[in.dst&15], in.imm)
 		case opSmod32K:
-			if d := int32(in.imm); d == 0 {
-				r[in.dst&15] = uint64(uint32(r[in.dst&15]))
-			} else {
-				r[in.dst&15] = uint64(uint32(int32(r[in.dst&15]) % d))
-			}
+			r[in.dst&15] = smod32(r[in.dst&15], in.imm)
 		case opLe16:
 			r[in.dst&15] = uint64(uint16(r[in.dst&15]))
 		case opLe32:
@@ -1204,4 +1140,64 @@ func (m *machine) exec(pc int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, er
 			return 0, m.errorf(pc-1, "invalid instruction (opcode %#02x)", m.p.raw[pc-1].OpCode)
 		}
 	}
+}
+
+// Division and modulo as BPF defines them: x/0 is 0 and x%0 is x, the
+// 32-bit forms on the low halves with the result zero-extended, and
+// INT_MIN/-1 wraps (Go's signed division does the same, without a trap).
+// Small enough to be inlined into the dispatch loop.
+func div64(a, b uint64) uint64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func mod64(a, b uint64) uint64 {
+	if b == 0 {
+		return a
+	}
+	return a % b
+}
+
+func sdiv64(a, b uint64) uint64 {
+	if b == 0 {
+		return 0
+	}
+	return uint64(int64(a) / int64(b))
+}
+
+func smod64(a, b uint64) uint64 {
+	if b == 0 {
+		return a
+	}
+	return uint64(int64(a) % int64(b))
+}
+
+func div32(a, b uint64) uint64 {
+	if uint32(b) == 0 {
+		return 0
+	}
+	return uint64(uint32(a) / uint32(b))
+}
+
+func mod32(a, b uint64) uint64 {
+	if uint32(b) == 0 {
+		return uint64(uint32(a))
+	}
+	return uint64(uint32(a) % uint32(b))
+}
+
+func sdiv32(a, b uint64) uint64 {
+	if int32(b) == 0 {
+		return 0
+	}
+	return uint64(uint32(int32(a) / int32(b)))
+}
+
+func smod32(a, b uint64) uint64 {
+	if int32(b) == 0 {
+		return uint64(uint32(a))
+	}
+	return uint64(uint32(int32(a) % int32(b)))
 }
