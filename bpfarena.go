@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -36,8 +37,9 @@ var (
 	ErrNotSupported = engine.ErrNotSupported
 	// ErrNotFound: no program, map or global of that name.
 	ErrNotFound = errors.New("not found")
-	// ErrClosed: the collection was closed.
-	ErrClosed = errors.New("collection closed")
+	// ErrClosed: the collection was closed. Arena operations report the
+	// same error (it is arena.ErrClosed).
+	ErrClosed = arena.ErrClosed
 	// ErrReadOnly: the global lives in read-only data (.rodata, .kconfig)
 	// of a loaded collection.
 	ErrReadOnly = errors.New("global is read-only")
@@ -108,15 +110,30 @@ type RunResult = engine.RunResult
 type Fault = engine.Fault
 
 // Collection is a loaded object. Its methods are safe for concurrent use;
-// programs may run concurrently.
+// programs may run concurrently. Close may be called at any time: calls in
+// flight (program runs, map and arena operations, global reads) complete
+// first, and every later call returns an error wrapping ErrClosed.
 type Collection struct {
 	spec   *Spec
 	engine Engine
 	eng    engine.Collection
 
+	// mu is held for reading by every call that uses the engine's
+	// objects or memory, and for writing by Close, which releases them.
 	mu     sync.RWMutex
 	closed bool
 	progs  map[string]*Program
+}
+
+// use runs f with the collection open and Close held off until f returns.
+// what names the object for the error.
+func (c *Collection) use(what string, f func() error) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return fmt.Errorf("%s: %w", what, ErrClosed)
+	}
+	return f()
 }
 
 // Load loads spec on the chosen engine. The spec is not modified.
@@ -197,6 +214,7 @@ func (c *Collection) Arena() *arena.Arena {
 type Map struct {
 	Spec *object.MapSpec
 	m    engine.Map
+	coll *Collection
 }
 
 // Map returns the named map, or an error wrapping ErrNotFound.
@@ -209,23 +227,47 @@ func (c *Collection) Map(name string) (*Map, error) {
 	if !ok {
 		return nil, fmt.Errorf("map %q is not loaded: %w", name, ErrNotFound)
 	}
-	return &Map{Spec: ms, m: m}, nil
+	return &Map{Spec: ms, m: m, coll: c}, nil
 }
 
+func (m *Map) what() string { return "map " + strconv.Quote(m.Spec.Name) }
+
 // Lookup returns a copy of the value stored under key.
-func (m *Map) Lookup(key []byte) ([]byte, error) { return m.m.Lookup(key) }
+func (m *Map) Lookup(key []byte) ([]byte, error) {
+	var v []byte
+	err := m.coll.use(m.what(), func() (err error) {
+		v, err = m.m.Lookup(key)
+		return err
+	})
+	return v, err
+}
 
 // Update stores value under key (flags: 0 any, 1 no-exist, 2 exist).
-func (m *Map) Update(key, value []byte, flags uint64) error { return m.m.Update(key, value, flags) }
+func (m *Map) Update(key, value []byte, flags uint64) error {
+	return m.coll.use(m.what(), func() error { return m.m.Update(key, value, flags) })
+}
 
 // Delete removes key.
-func (m *Map) Delete(key []byte) error { return m.m.Delete(key) }
+func (m *Map) Delete(key []byte) error {
+	return m.coll.use(m.what(), func() error { return m.m.Delete(key) })
+}
 
-// FD is the map's file descriptor on the kernel engine, -1 on the vm.
-func (m *Map) FD() int { return m.m.FD() }
+// FD is the map's file descriptor on the kernel engine, -1 on the vm or
+// once the collection is closed.
+func (m *Map) FD() int {
+	fd := -1
+	m.coll.use(m.what(), func() error {
+		fd = m.m.FD()
+		return nil
+	})
+	return fd
+}
 
-// Close releases every program, map and mapping of the collection. Arena
-// pointers and global views must not be used afterwards.
+// Close releases every program, map and mapping of the collection, after
+// the calls in flight have returned (a running program finishes first).
+// Slices from Variable.Bytes and pointers from arena.Ptr.Deref must not be
+// used afterwards; Var.Get, Variable.Read and arena.Ptr.Load report
+// ErrClosed instead.
 func (c *Collection) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -237,12 +279,6 @@ func (c *Collection) Close() error {
 		a.Close()
 	}
 	return c.eng.Close()
-}
-
-func (c *Collection) isClosed() bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.closed
 }
 
 // Program is a loaded program.
@@ -260,10 +296,21 @@ func (p *Program) check() error {
 	if p.p == nil {
 		return fmt.Errorf("program %q: %w", p.missing, ErrNotFound)
 	}
-	if p.coll.isClosed() {
+	return nil
+}
+
+// use runs f on the loaded program with the collection open.
+func (p *Program) use(f func() error) error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	c := p.coll
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
 		return fmt.Errorf("program %q: %w", p.spec.Name, ErrClosed)
 	}
-	return nil
+	return f()
 }
 
 // Name is the program's function name.
@@ -291,9 +338,16 @@ func (p *Program) Run(ctx []byte) (uint32, error) {
 }
 
 // Test runs the program with the given inputs (BPF_PROG_TEST_RUN).
+// A Close meanwhile waits for the run to end.
 func (p *Program) Test(opts RunOptions) (*RunResult, error) {
 	if err := p.check(); err != nil {
 		return nil, err
+	}
+	c := p.coll
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return nil, fmt.Errorf("program %q: %w", p.spec.Name, ErrClosed)
 	}
 	res, err := p.p.Run(opts)
 	if err != nil {
@@ -302,18 +356,23 @@ func (p *Program) Test(opts RunOptions) (*RunResult, error) {
 	return &res, nil
 }
 
-// FD is the program's file descriptor on the kernel engine, -1 on the vm.
+// FD is the program's file descriptor on the kernel engine, -1 on the vm
+// or once the collection is closed.
 func (p *Program) FD() int {
-	if p.check() != nil {
-		return -1
-	}
-	return p.p.FD()
+	fd := -1
+	p.use(func() error {
+		fd = p.p.FD()
+		return nil
+	})
+	return fd
 }
 
 // Log is the verifier log of the program's load.
 func (p *Program) Log() string {
-	if p.check() != nil {
-		return ""
-	}
-	return p.p.Log()
+	log := ""
+	p.use(func() error {
+		log = p.p.Log()
+		return nil
+	})
+	return log
 }

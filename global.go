@@ -3,10 +3,12 @@ package bpfarena
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"unsafe"
 
 	"github.com/bpfarena/bpfarena/arena"
+	"github.com/bpfarena/bpfarena/internal/atomicmem"
 	"github.com/bpfarena/bpfarena/object"
 )
 
@@ -43,12 +45,32 @@ func (v *Variable) ReadOnly() bool {
 
 // Bytes returns the variable's live memory. The slice aliases the memory
 // the programs use and must not be written for read-only variables or
-// used after Close.
+// used after Close. Read, Write and Var's methods are safe against running
+// programs' atomics and against Close; plain accesses through the slice
+// are not.
 func (v *Variable) Bytes() ([]byte, error) {
+	var b []byte
+	err := v.use(func(mem []byte) error {
+		b = mem
+		return nil
+	})
+	return b, err
+}
+
+// use runs f on the variable's memory with the collection open.
+func (v *Variable) use(f func(mem []byte) error) error {
+	return v.coll.use("global "+strconv.Quote(v.Spec.Name), func() error {
+		mem, err := v.mem()
+		if err != nil {
+			return err
+		}
+		return f(mem)
+	})
+}
+
+// mem finds the variable's memory; the collection's lock is held.
+func (v *Variable) mem() ([]byte, error) {
 	c := v.coll
-	if c.isClosed() {
-		return nil, fmt.Errorf("global %q: %w", v.Spec.Name, ErrClosed)
-	}
 	vs := v.Spec
 	if vs.Map == nil {
 		return nil, fmt.Errorf("global %q has no backing map: %w", vs.Name, ErrNotFound)
@@ -74,11 +96,13 @@ func (v *Variable) Bytes() ([]byte, error) {
 
 // Read copies the variable's current value.
 func (v *Variable) Read() ([]byte, error) {
-	b, err := v.Bytes()
-	if err != nil {
-		return nil, err
-	}
-	return append([]byte(nil), b...), nil
+	var out []byte
+	err := v.use(func(mem []byte) error {
+		out = make([]byte, len(mem))
+		atomicmem.Load(out, mem)
+		return nil
+	})
+	return out, err
 }
 
 // Write overwrites the variable's value; len(b) must equal its size.
@@ -89,19 +113,17 @@ func (v *Variable) Write(b []byte) error {
 	if uint32(len(b)) != v.Spec.Size {
 		return fmt.Errorf("global %q: writing %d bytes to a %d-byte variable", v.Spec.Name, len(b), v.Spec.Size)
 	}
-	mem, err := v.Bytes()
-	if err != nil {
-		return err
-	}
-	copy(mem, b)
-	return nil
+	return v.use(func(mem []byte) error {
+		atomicmem.Store(mem, b)
+		return nil
+	})
 }
 
 // Value decodes the variable by its BTF type into JSON-friendly Go values:
 // integers, pointers and enums as int64/uint64, arrays as slices, structs
 // as ordered objects.
 func (v *Variable) Value() (any, error) {
-	b, err := v.Bytes()
+	b, err := v.Read()
 	if err != nil {
 		return nil, err
 	}
@@ -132,15 +154,25 @@ func Global[T any](c *Collection, name string) (*Var[T], error) {
 	return &Var[T]{v: v}, nil
 }
 
-// Get returns the current value (the zero value if the collection is closed).
+// Get returns the current value (the zero value if the collection is
+// closed). Words that programs change with atomics are read atomically.
 func (g *Var[T]) Get() T {
 	var out T
-	b, err := g.v.Bytes()
-	if err != nil || len(b) == 0 {
-		return out
-	}
-	copy(unsafe.Slice((*byte)(unsafe.Pointer(&out)), len(b)), b)
+	g.v.use(func(mem []byte) error {
+		atomicmem.Load(unsafe.Slice((*byte)(unsafe.Pointer(&out)), unsafe.Sizeof(out)), mem)
+		return nil
+	})
 	return out
+}
+
+// Load is Get with an error wrapping ErrClosed once the collection is closed.
+func (g *Var[T]) Load() (T, error) {
+	var out T
+	err := g.v.use(func(mem []byte) error {
+		atomicmem.Load(unsafe.Slice((*byte)(unsafe.Pointer(&out)), unsafe.Sizeof(out)), mem)
+		return nil
+	})
+	return out, err
 }
 
 // Set stores x. It fails for read-only globals.

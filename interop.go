@@ -10,17 +10,21 @@ import (
 // cilium/ebpf/link. The result owns a duplicate of the descriptor and must
 // be closed on its own. Only the kernel engine has one.
 func (p *Program) EBPF() (*ebpf.Program, error) {
-	if err := p.check(); err != nil {
-		return nil, err
-	}
-	fd := p.p.FD()
-	if fd < 0 {
-		return nil, fmt.Errorf("program %q runs on the %s engine, which has no kernel program: %w",
-			p.spec.Name, p.coll.engine, ErrNotSupported)
-	}
-	dup, err := dupFD(fd)
+	var dup int
+	err := p.use(func() error {
+		fd := p.p.FD()
+		if fd < 0 {
+			return fmt.Errorf("program %q runs on the %s engine, which has no kernel program: %w",
+				p.spec.Name, p.coll.engine, ErrNotSupported)
+		}
+		var err error
+		if dup, err = dupFD(fd); err != nil {
+			return fmt.Errorf("program %q: %w", p.spec.Name, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("program %q: %w", p.spec.Name, err)
+		return nil, err
 	}
 	return ebpf.NewProgramFromFD(dup)
 }
@@ -28,13 +32,20 @@ func (p *Program) EBPF() (*ebpf.Program, error) {
 // EBPF returns the map as a cilium/ebpf map (for ring buffers, say, read
 // with cilium/ebpf/ringbuf). The result owns a duplicate of the descriptor.
 func (m *Map) EBPF() (*ebpf.Map, error) {
-	fd := m.m.FD()
-	if fd < 0 {
-		return nil, fmt.Errorf("map %q has no kernel descriptor on this engine: %w", m.Spec.Name, ErrNotSupported)
-	}
-	dup, err := dupFD(fd)
+	var dup int
+	err := m.coll.use(m.what(), func() error {
+		fd := m.m.FD()
+		if fd < 0 {
+			return fmt.Errorf("map %q has no kernel descriptor on this engine: %w", m.Spec.Name, ErrNotSupported)
+		}
+		var err error
+		if dup, err = dupFD(fd); err != nil {
+			return fmt.Errorf("map %q: %w", m.Spec.Name, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("map %q: %w", m.Spec.Name, err)
+		return nil, err
 	}
 	return ebpf.NewMapFromFD(dup)
 }

@@ -24,7 +24,9 @@ var (
 	ErrBusy     = errors.New("arena: page already allocated or reserved")
 	ErrInvalid  = errors.New("arena: invalid address or page count")
 	ErrNoMemory = errors.New("arena: no room for the requested pages")
-	ErrClosed   = errors.New("arena: closed")
+	// ErrClosed: the collection that owns the arena was closed. The
+	// bpfarena package's ErrClosed is the same error.
+	ErrClosed = errors.New("collection closed")
 )
 
 // Backend is what an engine provides to an Arena: the page operations with
@@ -62,8 +64,23 @@ type Arena struct {
 	mem     []byte // the mapping: Pages*PageSize bytes at Start
 	backend Backend
 
+	// mu orders every operation against Close: operations hold it for
+	// reading, so Close, which takes it for writing before the engine
+	// unmaps the memory, waits for the ones in flight, and later ones see
+	// closed.
 	mu     sync.RWMutex
 	closed bool
+}
+
+// use runs f unless the arena is closed, with Close held off until f
+// returns.
+func (a *Arena) use(f func() error) error {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.closed {
+		return ErrClosed
+	}
+	return f()
 }
 
 // Wrap wraps an engine's arena. mem is the arena's mapping in this process,
@@ -89,34 +106,49 @@ func (a *Arena) Contains(addr, n uint64) bool {
 	return addr >= a.geo.Start && n <= a.Size() && addr-a.geo.Start <= a.Size()-n
 }
 
-// PresentPages counts the pages currently present.
+// PresentPages counts the pages currently present (0 once closed).
 func (a *Arena) PresentPages() int {
-	// A backend that has to ask the kernel page by page can count
-	// faster over ranges.
-	if c, ok := a.backend.(interface{ PresentPages() int }); ok {
-		return c.PresentPages()
-	}
 	n := 0
-	for i := uint32(0); i < a.geo.Pages; i++ {
-		if a.backend.Present(i) {
-			n++
+	a.use(func() error {
+		// A backend that has to ask the kernel page by page can count
+		// faster over ranges.
+		if c, ok := a.backend.(interface{ PresentPages() int }); ok {
+			n = c.PresentPages()
+			return nil
 		}
-	}
+		for i := uint32(0); i < a.geo.Pages; i++ {
+			if a.backend.Present(i) {
+				n++
+			}
+		}
+		return nil
+	})
 	return n
 }
 
-// Present reports whether the page holding addr is present.
+// Present reports whether the page holding addr is present (false once
+// closed).
 func (a *Arena) Present(addr uint64) bool {
 	if !a.Contains(addr, 1) {
 		return false
 	}
-	return a.backend.Present(uint32((addr - a.geo.Start) / PageSize))
+	ok := false
+	a.use(func() error {
+		ok = a.backend.Present(uint32((addr - a.geo.Start) / PageSize))
+		return nil
+	})
+	return ok
 }
 
 // Alloc allocates count zeroed pages at the lowest free address, like
 // bpf_arena_alloc_pages with a NULL address.
 func (a *Arena) Alloc(count uint32) (uint64, error) {
-	return a.backend.Alloc(0, count)
+	var got uint64
+	err := a.use(func() (err error) {
+		got, err = a.backend.Alloc(0, count)
+		return err
+	})
+	return got, err
 }
 
 // AllocAt allocates count zeroed pages exactly at addr.
@@ -124,17 +156,22 @@ func (a *Arena) AllocAt(addr uint64, count uint32) (uint64, error) {
 	if addr == 0 {
 		return 0, fmt.Errorf("alloc at address 0: %w", ErrInvalid)
 	}
-	return a.backend.Alloc(addr, count)
+	var got uint64
+	err := a.use(func() (err error) {
+		got, err = a.backend.Alloc(addr, count)
+		return err
+	})
+	return got, err
 }
 
 // Free frees count pages starting at addr, like bpf_arena_free_pages.
 func (a *Arena) Free(addr uint64, count uint32) error {
-	return a.backend.Free(addr, count)
+	return a.use(func() error { return a.backend.Free(addr, count) })
 }
 
 // Reserve reserves count pages at addr, like bpf_arena_reserve_pages.
 func (a *Arena) Reserve(addr uint64, count uint32) error {
-	return a.backend.Reserve(addr, count)
+	return a.use(func() error { return a.backend.Reserve(addr, count) })
 }
 
 // Bytes returns the n bytes of arena memory at addr, faulting absent pages
@@ -156,7 +193,8 @@ func (a *Arena) Bytes(addr, n uint64) ([]byte, error) {
 	return a.mem[off : off+n : off+n], nil
 }
 
-// Close marks the arena closed; engines unmap it afterwards.
+// Close marks the arena closed, after the operations in flight have
+// returned; engines unmap it afterwards. It is meant for engines.
 func (a *Arena) Close() {
 	a.mu.Lock()
 	a.closed = true

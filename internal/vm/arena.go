@@ -105,12 +105,18 @@ func newArena(spec *object.MapSpec) (*vmArena, error) {
 	return a, nil
 }
 
+// unmap closes the arena. The public wrapper is closed first (it waits for
+// Go calls in flight and refuses later ones), then the memory goes under
+// mu, so no page operation that got past its closed check can be writing
+// to it. Programs are not running: the collection's Close waits for them.
 func (a *vmArena) unmap() {
-	if a.closed.Swap(true) {
-		return
-	}
 	if a.pub != nil {
 		a.pub.Close()
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed.Swap(true) {
+		return
 	}
 	unmapArena(a.mem)
 }
@@ -208,11 +214,16 @@ func (a *vmArena) userAddr(pgoff uint32) uint64 {
 
 // allocPages is bpf_arena_alloc_pages: 0 means NULL.
 func (a *vmArena) allocPages(uaddr uint64, count uint32, flags uint64) uint64 {
-	if flags != 0 || count == 0 || count > a.pages || uaddr%pageSize != 0 || a.closed.Load() {
+	if flags != 0 || count == 0 || count > a.pages || uaddr%pageSize != 0 {
 		return 0
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	// Checked under mu, which unmap takes: the memory stays mapped until
+	// this returns.
+	if a.closed.Load() {
+		return 0
+	}
 	var pg uint32
 	if uaddr != 0 {
 		pg = a.pgoff(uaddr)
@@ -258,7 +269,7 @@ func (a *vmArena) zero(pg, n uint32) {
 
 // freePages is bpf_arena_free_pages.
 func (a *vmArena) freePages(uaddr uint64, count uint32) {
-	if uaddr == 0 || count == 0 || a.closed.Load() {
+	if uaddr == 0 || count == 0 {
 		return
 	}
 	u32 := uint64(uint32(uaddr)) &^ (pageSize - 1)
@@ -277,6 +288,9 @@ func (a *vmArena) freePages(uaddr uint64, count uint32) {
 	pg := a.pgoff(full)
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.closed.Load() {
+		return
+	}
 	a.free.set(pg, n)
 	// The kernel's page walk covers window offsets u32 .. u32+n pages;
 	// below the arena it finds only extra pages.
@@ -312,6 +326,9 @@ func (a *vmArena) reservePages(uaddr uint64, count uint32) int64 {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.closed.Load() {
+		return -int64(eINVAL)
+	}
 	if !a.free.isSet(pg, count) {
 		return -int64(eBUSY)
 	}
@@ -335,6 +352,9 @@ func (a *vmArena) Alloc(addr uint64, count uint32) (uint64, error) {
 	}
 	p := a.allocPages(addr, count, 0)
 	if p == 0 {
+		if a.closed.Load() {
+			return 0, arena.ErrClosed
+		}
 		return 0, fmt.Errorf("arena: alloc of %d pages at %#x: %w", count, addr, arena.ErrNoMemory)
 	}
 	return p, nil
@@ -354,6 +374,9 @@ func (a *vmArena) Free(addr uint64, count uint32) error {
 		return fmt.Errorf("arena: free at %#x: %w", addr, arena.ErrInvalid)
 	}
 	a.freePages(addr, count)
+	if a.closed.Load() {
+		return arena.ErrClosed
+	}
 	return nil
 }
 
@@ -365,7 +388,11 @@ func (a *vmArena) Reserve(addr uint64, count uint32) error {
 	if addr != 0 && !a.inside(addr) {
 		return fmt.Errorf("arena: reserve at %#x: %w", addr, arena.ErrInvalid)
 	}
-	switch a.reservePages(addr, count) {
+	r := a.reservePages(addr, count)
+	if a.closed.Load() {
+		return arena.ErrClosed
+	}
+	switch r {
 	case 0:
 		if count != 0 && addr%pageSize != 0 {
 			return fmt.Errorf("arena: reserve at unaligned %#x: %w", addr, arena.ErrInvalid)
@@ -380,7 +407,7 @@ func (a *vmArena) Reserve(addr uint64, count uint32) error {
 
 // Present implements arena.Backend.
 func (a *vmArena) Present(pgoff uint32) bool {
-	return pgoff < a.pages && atomic.LoadUint32(&a.state[pgoff]) == pageAllocated
+	return pgoff < a.pages && !a.closed.Load() && atomic.LoadUint32(&a.state[pgoff]) == pageAllocated
 }
 
 // errSegv is what Touch reports for an absent page of an arena created
@@ -415,6 +442,9 @@ func (a *vmArena) Touch(addr uint64, n uint64) error {
 	segv := a.flags&object.FlagSegvOnFault != 0
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.closed.Load() {
+		return arena.ErrClosed
+	}
 	for i := first; i <= last; i++ {
 		if a.state[i] == pageAllocated {
 			continue

@@ -3,6 +3,7 @@ package vm
 import (
 	"errors"
 	"fmt"
+	"github.com/bpfarena/bpfarena/internal/atomicmem"
 	"runtime"
 	"sync"
 	"syscall"
@@ -197,14 +198,16 @@ func (m *vmMap) update(key, val []byte, flags uint64, cpu uint32, allCPUs bool) 
 	return 0
 }
 
+// store writes a value word by word atomically: programs may be running
+// atomics on it through a pointer from bpf_map_lookup_elem.
 func (m *vmMap) store(s uint32, val []byte, cpu uint32, allCPUs bool) {
 	if m.percpu && allCPUs {
 		for c := 0; c < numCPU; c++ {
-			copy(m.value(s, uint32(c)), val[uint64(c)*m.stride:])
+			atomicmem.Store(m.value(s, uint32(c)), val[uint64(c)*m.stride:])
 		}
 		return
 	}
-	copy(m.value(s, cpu), val)
+	atomicmem.Store(m.value(s, cpu), val)
 }
 
 // evict drops the least recently used entry; mu is held.
@@ -278,11 +281,15 @@ func (mp *Map) Lookup(key []byte) ([]byte, error) {
 	if m.percpu {
 		out := make([]byte, m.stride*uint64(numCPU))
 		for c := 0; c < numCPU; c++ {
-			copy(out[uint64(c)*m.stride:], m.value(s, uint32(c)))
+			v := m.value(s, uint32(c))
+			atomicmem.Load(out[uint64(c)*m.stride:][:len(v)], v)
 		}
 		return out, nil
 	}
-	return append([]byte(nil), m.value(s, 0)...), nil
+	v := m.value(s, 0)
+	out := make([]byte, len(v))
+	atomicmem.Load(out, v)
+	return out, nil
 }
 
 // Update sets the value of key.

@@ -35,7 +35,6 @@ package vm
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -273,7 +272,8 @@ func (p *Program) FD() int { return -1 }
 // Log is the verifier log of the load.
 func (p *Program) Log() string { return p.p.log }
 
-var errClosed = errors.New("collection is closed")
+// errClosed is the public ErrClosed.
+var errClosed = arena.ErrClosed
 
 // Ctx layouts of the packet program types (UAPI struct __sk_buff and
 // struct xdp_md): size and the offsets of the fields test runs fill in.
