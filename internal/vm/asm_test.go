@@ -165,7 +165,7 @@ func run64(c *Collection, name string) (uint64, *machine, error) {
 	m.p = p
 	m.budget = c.budget
 	m.regions = append(m.regions, c.regions...)
-	r0, err := m.exec(0, 0, 0, 0, 0, 0, 0)
+	r0, err := m.call(0, 0, 0, 0, 0, 0, 0)
 	return r0, m, err
 }
 

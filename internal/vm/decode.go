@@ -36,6 +36,8 @@ type program struct {
 	code  []insn
 	slots []int // slot of each instruction index
 	funcs []helperFunc
+	// ex is the back end that runs code.
+	ex    executor
 	lines []object.Line
 	log   string
 }
@@ -88,19 +90,6 @@ const (
 
 var sizeBytes = [4]uint64{4, 2, 1, 8}
 
-// aluOps maps an ALU operation (op>>4) to its K-source 64-bit internal
-// op; the X, 32-bit variants follow in the order 64X, 64K, 32X, 32K.
-var aluOps = map[uint8]opcode{
-	0x0: opAdd64X, 0x1: opSub64X, 0x2: opMul64X, 0x4: opOr64X, 0x5: opAnd64X,
-	0xa: opXor64X, 0x6: opLsh64X, 0x7: opRsh64X, 0xc: opArsh64X,
-}
-
-var jmpOps = map[uint8]opcode{
-	0x1: opJeq64X, 0x5: opJne64X, 0x2: opJgt64X, 0x3: opJge64X, 0xa: opJlt64X,
-	0xb: opJle64X, 0x6: opJsgt64X, 0x7: opJsge64X, 0xc: opJslt64X, 0xd: opJsle64X,
-	0x4: opJset64X,
-}
-
 // decodeError is a program the vm cannot run.
 type decodeError struct {
 	insn int
@@ -111,7 +100,7 @@ func (e *decodeError) Error() string { return fmt.Sprintf("insn %d: %s", e.insn,
 
 // compile decodes prog into the interpreter's form.
 func (c *Collection) compile(ps *object.ProgramSpec, res *verifier.Result) (*program, error) {
-	p := &program{c: c, spec: ps, name: ps.Name, raw: ps.Instructions, lines: ps.Lines}
+	p := &program{c: c, spec: ps, name: ps.Name, raw: ps.Instructions, lines: ps.Lines, ex: defaultExecutor}
 	n := len(ps.Instructions)
 	p.slots = make([]int, n+1)
 	slot := 0
@@ -160,12 +149,6 @@ func (c *Collection) compile(ps *object.ProgramSpec, res *verifier.Result) (*pro
 	return p, nil
 }
 
-// fusedMov maps a 64-bit operation with a constant to its fused form after
-// a register copy.
-var fusedMov = map[opcode]opcode{
-	opLsh64K: opMovLsh64K, opRsh64K: opMovRsh64K, opAnd64K: opMovAnd64K, opAdd64K: opMovAdd64K,
-}
-
 // fuse turns "rD = rS; rD op= K" into one instruction that runs both and
 // skips the second, halving the dispatches of the most common pair clang
 // emits (shifts and masks of a copy, stack addresses from r10). The second
@@ -206,48 +189,28 @@ func (c *Collection) decodeOne(p *program, i int, ins asm.Instruction, access ve
 		} else {
 			in.imm = uint64(uint32(ins.Constant))
 		}
-		variant := func(base opcode) opcode {
-			v := base
-			if !x {
-				v++
-			}
-			if !is64 {
-				v += 2
-			}
-			return v
-		}
+		form := formIndex(is64, x)
 		switch op {
 		case 0x0, 0x1, 0x2, 0x4, 0x5, 0xa, 0x6, 0x7, 0xc:
 			if ins.Offset != 0 {
 				return bad("reserved offset in ALU")
 			}
-			in.op = variant(aluOps[op])
+			in.op = aluOps[op][form]
 		case 0x3, 0x9: // div, mod; off 1 is signed
-			var base opcode
-			switch {
-			case op == 0x3 && ins.Offset == 0:
-				base = opDiv64X
-			case op == 0x3 && ins.Offset == 1:
-				base = opSdiv64X
-			case op == 0x9 && ins.Offset == 0:
-				base = opMod64X
-			case op == 0x9 && ins.Offset == 1:
-				base = opSmod64X
-			default:
+			f, ok := divOps[[2]int16{int16(op), ins.Offset}]
+			if !ok {
 				return bad("invalid offset in div/mod")
 			}
-			// Div/mod ops are laid out 64X, 64K... per kind; see
-			// the op list.
-			in.op = divVariant(base, is64, x)
+			in.op = f[form]
 		case 0x8:
-			in.op = opNeg64
+			in.op = negOps[0]
 			if !is64 {
-				in.op = opNeg32
+				in.op = negOps[1]
 			}
 		case 0xb: // mov, movsx, addr_space_cast
 			switch {
 			case ins.Offset == 0:
-				in.op = variant(opMov64X)
+				in.op = movOps[form]
 			case is64 && x && ins.Offset == asm.AddrSpaceCastOffset:
 				switch ins.Constant {
 				case asm.CastToArena:
@@ -261,16 +224,8 @@ func (c *Collection) decodeOne(p *program, i int, ins asm.Instruction, access ve
 				default:
 					return bad("addr_space_cast insn can only convert between address space 1 and 0")
 				}
-			case x && is64 && ins.Offset == 8:
-				in.op = opMovsx64_8
-			case x && is64 && ins.Offset == 16:
-				in.op = opMovsx64_16
-			case x && is64 && ins.Offset == 32:
-				in.op = opMovsx64_32
-			case x && !is64 && ins.Offset == 8:
-				in.op = opMovsx32_8
-			case x && !is64 && ins.Offset == 16:
-				in.op = opMovsx32_16
+			case x && movsxOps[[2]int16{int16(b2u(is64)), ins.Offset}] != opInvalid:
+				in.op = movsxOps[[2]int16{int16(b2u(is64)), ins.Offset}]
 			default:
 				return bad("invalid mov offset %d", ins.Offset)
 			}
@@ -280,20 +235,7 @@ func (c *Collection) decodeOne(p *program, i int, ins asm.Instruction, access ve
 				return bad("invalid byte swap width %d", width)
 			}
 			swap := is64 || x // bswap, or to big endian on a little-endian host
-			switch {
-			case swap && width == 16:
-				in.op = opSwap16
-			case swap && width == 32:
-				in.op = opSwap32
-			case swap:
-				in.op = opSwap64
-			case width == 16:
-				in.op = opLe16
-			case width == 32:
-				in.op = opLe32
-			default:
-				in.op = opLe64
-			}
+			in.op = swapOps[int64(width)][b2u(swap)]
 		default:
 			return bad("invalid ALU op %#x", code)
 		}
@@ -324,7 +266,7 @@ func (c *Collection) decodeOne(p *program, i int, ins asm.Instruction, access ve
 			}
 			in.op, in.jt = opMayGoto, t
 		default:
-			base, ok := jmpOps[op]
+			f, ok := jmpOps[op]
 			if !ok {
 				return bad("invalid jump op %#x", code)
 			}
@@ -332,17 +274,14 @@ func (c *Collection) decodeOne(p *program, i int, ins asm.Instruction, access ve
 			if err != nil {
 				return insn{}, err
 			}
-			in.op, in.jt = base, t
-			if code&srcX == 0 {
-				in.op++
+			x := code&srcX != 0
+			in.op, in.jt = f[formIndex(class == 0x05, x)], t
+			if !x {
 				if class == 0x05 {
 					in.imm = uint64(int64(int32(ins.Constant)))
 				} else {
 					in.imm = uint64(uint32(ins.Constant))
 				}
-			}
-			if class == 0x06 {
-				in.op += 2
 			}
 		}
 	case 0x00: // LD
@@ -365,15 +304,15 @@ func (c *Collection) decodeOne(p *program, i int, ins asm.Instruction, access ve
 		switch {
 		case class == 0x01 && mode == modeMem:
 			in.imm = uint64(int64(ins.Offset))
-			in.op = pick(arenaAccess, [4]opcode{opLdxB, opLdxH, opLdxW, opLdxDW}, [4]opcode{opALdxB, opALdxH, opALdxW, opALdxDW}, sizeIdx)
+			in.op = pick(arenaAccess, ldxOps, aLdxOps)[sizeIdx]
 		case class == 0x01 && mode == modeMemSX && size < 8:
 			in.imm = uint64(int64(ins.Offset))
-			in.op = pick(arenaAccess, [4]opcode{opLdxsB, opLdxsH, opLdxsW}, [4]opcode{opALdxsB, opALdxsH, opALdxsW}, sizeIdx)
+			in.op = pick(arenaAccess, ldxsOps, aLdxsOps)[sizeIdx]
 		case class == 0x02 && mode == modeMem:
 			in.imm = uint64(int64(int32(ins.Constant)))
-			in.op = pick(arenaAccess, [4]opcode{opStB, opStH, opStW, opStDW}, [4]opcode{opAStB, opAStH, opAStW, opAStDW}, sizeIdx)
+			in.op = pick(arenaAccess, stOps, aStOps)[sizeIdx]
 		case class == 0x03 && mode == modeMem:
-			in.op = pick(arenaAccess, [4]opcode{opStxB, opStxH, opStxW, opStxDW}, [4]opcode{opAStxB, opAStxH, opAStxW, opAStxDW}, sizeIdx)
+			in.op = pick(arenaAccess, stxOps, aStxOps)[sizeIdx]
 		case class == 0x03 && mode == modeAtom:
 			op := uint64(uint32(ins.Constant))
 			switch op {
@@ -431,11 +370,6 @@ func (c *Collection) arenaALUInsn(p *program, i int, ins asm.Instruction, in ins
 // was.
 type liveEdges interface {
 	LiveEdges(i int) (next, taken bool)
-}
-
-// isCondJump reports whether op is a conditional jump (may_goto excluded).
-func isCondJump(op opcode) bool {
-	return op >= opJeq64X && op <= opJset32K
 }
 
 // hardWire rewrites a conditional jump with a dead side.
@@ -504,31 +438,12 @@ func alu64(code uint8, off int16, dst, src uint64) uint64 {
 	return dst
 }
 
-func pick(arena bool, other, ar [4]opcode, i int) opcode {
+// pick chooses the arena forms of a memory op for an arena access.
+func pick(arena bool, other, ar [4]opcode) [4]opcode {
 	if arena {
-		return ar[i]
+		return ar
 	}
-	return other[i]
-}
-
-// divVariant picks among the div/mod ops, which the op list lays out as
-// 64X, 64K, 32X, 32K per operation family, interleaved Div, Mod, Sdiv,
-// Smod for each width and source.
-func divVariant(base opcode, is64, x bool) opcode {
-	fam := map[opcode][4]opcode{
-		opDiv64X:  {opDiv64X, opDiv64K, opDiv32X, opDiv32K},
-		opMod64X:  {opMod64X, opMod64K, opMod32X, opMod32K},
-		opSdiv64X: {opSdiv64X, opSdiv64K, opSdiv32X, opSdiv32K},
-		opSmod64X: {opSmod64X, opSmod64K, opSmod32X, opSmod32K},
-	}[base]
-	k := 0
-	if !x {
-		k++
-	}
-	if !is64 {
-		k += 2
-	}
-	return fam[k]
+	return other
 }
 
 // ldImm64 resolves the value an ld_imm64 loads.

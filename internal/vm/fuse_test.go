@@ -44,8 +44,8 @@ func TestFuse(t *testing.T) {
 			}
 			code := c.progs["p"].p.code
 			for _, i := range tt.fused {
-				if code[i].op < opMovLsh64K || code[i].op > opMovAdd64K {
-					t.Errorf("insn %d not fused: op %d", i, code[i].op)
+				if !opTable[code[i].op].fused {
+					t.Errorf("insn %d not fused: %v", i, code[i].op)
 				}
 			}
 			got, _, err := run64(c, "p")

@@ -238,7 +238,7 @@ func bpfLoop(m *machine, nr, cb, ctx, flags, _ uint64, depth int) (uint64, error
 	}
 	nr32 := uint32(nr)
 	for i := uint32(0); i < nr32; i++ {
-		ret, err := m.exec(int(idx), uint64(i), ctx, 0, 0, 0, depth+1)
+		ret, err := m.call(int(idx), uint64(i), ctx, 0, 0, 0, depth+1)
 		if err != nil {
 			return 0, err
 		}

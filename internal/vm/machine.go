@@ -56,9 +56,11 @@ type ptrField struct {
 	val uint64
 }
 
-// machine is the state of one run: its stack, instruction budget, the
-// regions it may touch and what it reports. Machines are pooled per
-// collection; a run owns its machine exclusively.
+// machine is the state of one run, whatever back end runs the code: its
+// stack, instruction budget, the regions it may touch and what it reports.
+// Helpers and kfuncs get it (never a back end's own state) and reach the
+// program's code only through m.call. Machines are pooled per collection;
+// a run owns its machine exclusively.
 type machine struct {
 	c           *Collection
 	p           *program

@@ -70,7 +70,7 @@ func RunRaw(insns asm.Instructions, mem []byte, opts RawOptions) (uint64, error)
 		m.regions = append(m.regions, region{start: addrOf(mem), mem: mem, write: true, name: "memory"})
 		r1 = addrOf(mem)
 	}
-	r0, err := m.exec(0, r1, uint64(len(mem)), 0, 0, 0, 0)
+	r0, err := m.call(0, r1, uint64(len(mem)), 0, 0, 0, 0)
 	if err != nil {
 		return 0, err
 	}

@@ -377,7 +377,7 @@ func (p *Program) Run(opts engine.RunOptions) (engine.RunResult, error) {
 	for i := uint32(0); i < n; i++ {
 		m.budget = c.budget
 		m.held = m.held[:0]
-		r0, err := m.exec(0, r1, 0, 0, 0, 0, 0)
+		r0, err := m.call(0, r1, 0, 0, 0, 0, 0)
 		if err != nil {
 			res.Faults = m.faults
 			res.Output = string(m.output)
