@@ -3,6 +3,6 @@ module github.com/bpfarena/bpfarena
 go 1.26.8
 
 require (
-	github.com/cilium/ebpf v0.22.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
+	github.com/cilium/ebpf v0.22.0
+	golang.org/x/sys v0.49.0
 )

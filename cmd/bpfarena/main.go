@@ -6,7 +6,7 @@
 //	bpfarena run [--engine vm|kernel] [--repeat N] [--set NAME=VALUE]... [--json] OBJ PROG...
 //	bpfarena test [--engine vm|kernel|both] OBJ...
 //	bpfarena bench [--engine vm|kernel|both] [--json] [OBJ]
-//	bpfarena gen [--package NAME] [--out FILE] OBJ
+//	bpfarena gen --package P --ident NAME [--out DIR] [--type T]... OBJ|BPF.c
 //	bpfarena conformance-plugin [--elf] [HEXMEM]
 package main
 
@@ -38,7 +38,7 @@ func init() {
 		{"run", "run [--engine vm|kernel] [--repeat N] [--set NAME=VALUE]... [--ctx HEX] [--json] OBJ PROG...", cmdRun, nil},
 		{"test", "test [--engine vm|kernel|both] [--json] [-v] OBJ...", cmdTest, nil},
 		{"bench", "bench [--engine vm|kernel|both] [--count N] [--json] [OBJ]", cmdBench, nil},
-		{"gen", "gen [--package NAME] [--out FILE] OBJ", cmdGen, nil},
+		{"gen", "gen --package P --ident NAME [--out DIR] [--type T]... [--cc CLANG] [--cflags FLAGS] OBJ|FILE.bpf.c", cmdGen, nil},
 		{name: "conformance-plugin", usage: "conformance-plugin [--elf] [HEXMEM]", runIn: cmdPlugin},
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -159,27 +158,6 @@ func TestTestCommand(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?m)^\d+ passed, 0 failed$`).MatchString(out) {
 		t.Fatalf("no summary line:\n%s", out)
-	}
-}
-
-func TestGen(t *testing.T) {
-	out, errOut, code := runCmd(t, "gen", "--package", "list", repoPath("bpf", "examples", "list.bpf.o"))
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	for _, want := range []string{"package list", "type ListNode struct", "Next  arena.Ptr[ListNode]", "Value uint64"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("gen output lacks %q:\n%s", want, out)
-		}
-	}
-	// The generated code compiles against this module.
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "list.go"), []byte(out), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("go", "vet", dir+"/list.go")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("generated code does not build: %v\n%s", err, b)
 	}
 }
 
