@@ -174,6 +174,17 @@ func encodeBTF(t btf.Type, size uint32, text string) ([]byte, error) {
 			}
 		}
 	}
+	if in, ok := u.(*btf.Int); ok && in.Encoding == btf.Bool {
+		switch text {
+		case "true":
+			text = "1"
+		case "false":
+			text = "0"
+		case "0", "1":
+		default:
+			return nil, fmt.Errorf("%q is not a bool: want true, false, 1 or 0", text)
+		}
+	}
 	switch u.(type) {
 	case nil, *btf.Int, *btf.Enum, *btf.Pointer:
 	default:

@@ -161,6 +161,46 @@ func TestTestCommand(t *testing.T) {
 	}
 }
 
+// An object without a test it can read fails the command, with a line
+// saying so; the numbered tag form of Linux 7.3 is read.
+func TestTestCommandForms(t *testing.T) {
+	out, _, code := runCmd(t, "test", repoPath("bpf", "examples", "counter.bpf.o"))
+	if code == 0 || !strings.Contains(out, "no test: no program carries a test annotation") {
+		t.Errorf("object without tests: exit %d:\n%s", code, out)
+	}
+	out, _, code = runCmd(t, "test", "-v", repoPath("bpf", "corpus", "tags_numbered.bpf.o"))
+	if code != 0 || !strings.Contains(out, "3 passed, 0 failed") || !strings.Contains(out, "    vm: loaded; retval 7 (0x7)") {
+		t.Errorf("numbered tags: exit %d:\n%s", code, out)
+	}
+}
+
+func TestRunSetBool(t *testing.T) {
+	obj := repoPath("bpf", "corpus", "tags_numbered.bpf.o")
+	for _, tc := range []struct {
+		value string
+		want  uint32
+	}{{"true", 8}, {"false", 7}, {"1", 8}} {
+		out, errOut, code := runCmd(t, "run", "--json", "--set", "flag="+tc.value, obj, "numbered_retval")
+		if code != 0 {
+			t.Fatalf("--set flag=%s: exit %d: %s", tc.value, code, errOut)
+		}
+		var got struct {
+			Programs []struct {
+				Retval uint32 `json:"retval"`
+			} `json:"programs"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil || len(got.Programs) != 1 {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if got.Programs[0].Retval != tc.want {
+			t.Errorf("--set flag=%s: retval %d, want %d", tc.value, got.Programs[0].Retval, tc.want)
+		}
+	}
+	if _, errOut, code := runCmd(t, "run", "--set", "flag=maybe", obj, "numbered_retval"); code == 0 || !strings.Contains(errOut, "not a bool") {
+		t.Errorf("--set flag=maybe: exit %d, stderr %q", code, errOut)
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	garbage := filepath.Join(t.TempDir(), "garbage.o")
 	os.WriteFile(garbage, []byte("\x7fELF this is not an object"), 0o644)

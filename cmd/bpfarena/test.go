@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/bpfarena/bpfarena"
 	"github.com/bpfarena/bpfarena/internal/conformance"
@@ -32,6 +33,7 @@ func cmdTest(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	engineName := fs.String("engine", "vm", "engine: vm, kernel or both")
 	asJSON := fs.Bool("json", false, "print one JSON object per test")
+	verbose := fs.Bool("v", false, "print what each engine did: load, log, run")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -56,6 +58,16 @@ func cmdTest(args []string, stdout io.Writer) error {
 			}
 			continue
 		}
+		if len(results) == 0 {
+			failed++
+			reason := "no test: no program carries a test annotation (BTF decl tags \"comment:test_...\" or \"comment:N:test_...\")"
+			if *asJSON {
+				enc.Encode(testLine{Status: "FAIL", File: path, Reason: reason})
+			} else {
+				fmt.Fprintf(stdout, "FAIL %s: %s\n", path, reason)
+			}
+			continue
+		}
 		for _, r := range results {
 			switch r.Status {
 			case conformance.Pass:
@@ -69,6 +81,9 @@ func cmdTest(args []string, stdout io.Writer) error {
 				enc.Encode(testLine{Status: string(r.Status), File: r.File, Program: r.Program, Reason: r.Reason})
 			} else {
 				fmt.Fprintln(stdout, r)
+				if *verbose {
+					printOutcomes(stdout, r)
+				}
 			}
 		}
 	}
@@ -81,4 +96,28 @@ func cmdTest(args []string, stdout io.Writer) error {
 		return errFailed
 	}
 	return nil
+}
+
+// printOutcomes prints, indented under a test's line, what each engine did.
+func printOutcomes(w io.Writer, r conformance.Result) {
+	for _, o := range r.Outcomes {
+		switch {
+		case o.Skipped != "":
+			fmt.Fprintf(w, "    %s: skipped: %s\n", o.Engine, o.Skipped)
+			continue
+		case !o.Loaded:
+			fmt.Fprintf(w, "    %s: load failed: %v\n", o.Engine, o.LoadErr)
+		case o.RunErr != nil:
+			fmt.Fprintf(w, "    %s: loaded; run failed: %v\n", o.Engine, o.RunErr)
+		case o.Ran:
+			fmt.Fprintf(w, "    %s: loaded; retval %d (%#x)\n", o.Engine, int32(o.Retval), o.Retval)
+		default:
+			fmt.Fprintf(w, "    %s: loaded\n", o.Engine)
+		}
+		if log := strings.TrimSpace(o.Log); log != "" && (r.Status == conformance.Fail || len(r.Expect.Messages) > 0) {
+			for _, line := range strings.Split(log, "\n") {
+				fmt.Fprintf(w, "      | %s\n", line)
+			}
+		}
+	}
 }

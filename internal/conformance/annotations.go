@@ -25,7 +25,14 @@ const (
 	tagProgFlags   = "test_prog_flags="
 	tagAuxiliary   = "test_auxiliary"
 	tagLogLevel    = "test_log_level="
+	tagArch        = "test_arch="
+	tagJited       = "test_jited="
 )
+
+// archNames maps the selftests' architecture names to GOARCH.
+var archNames = map[string]string{
+	"X86_64": "amd64", "ARM64": "arm64", "RISCV64": "riscv64", "s390x": "s390x", "LOONGARCH": "loong64",
+}
 
 // Expect is what a program's annotations require.
 type Expect struct {
@@ -40,6 +47,11 @@ type Expect struct {
 	Auxiliary   bool
 	LogLevel    uint32
 	ProgFlags   []string
+	// Arches lists the GOARCH values the test is for (empty: any).
+	Arches []string
+	// Jited counts the expected JIT output lines, which are not checked:
+	// neither engine reports machine code.
+	Jited int
 }
 
 // Message is one expected log line: a substring, or a regular expression.
@@ -66,6 +78,18 @@ func ParseTags(tags []string) (Expect, error) {
 			continue
 		}
 		seq++
+		// Linux 7.3's bpf_misc.h numbers every tag ("comment:<n>:tag");
+		// older trees number only messages ("comment:test_expect_msg=<n>=text").
+		numbered := false
+		if n, rest, ok := cutNumber(t); ok {
+			seq, t, numbered = n, rest, true
+		}
+		counter := func(s string) (int, string) {
+			if numbered {
+				return seq, s
+			}
+			return splitCounter(s, seq)
+		}
 		switch {
 		case t == tagSuccess:
 			e.Annotated, e.Success = true, true
@@ -74,11 +98,11 @@ func ParseTags(tags []string) (Expect, error) {
 		case t == tagAuxiliary:
 			e.Auxiliary = true
 		case strings.HasPrefix(t, tagMsg):
-			n, text := splitCounter(strings.TrimPrefix(t, tagMsg), seq)
+			n, text := counter(strings.TrimPrefix(t, tagMsg))
 			e.Annotated = true
 			e.Messages = append(e.Messages, Message{Order: n, Text: text})
 		case strings.HasPrefix(t, tagRegex):
-			n, text := splitCounter(strings.TrimPrefix(t, tagRegex), seq)
+			n, text := counter(strings.TrimPrefix(t, tagRegex))
 			re, err := regexp.Compile(text)
 			if err != nil {
 				return e, fmt.Errorf("annotation %q: %w", t, err)
@@ -101,6 +125,15 @@ func ParseTags(tags []string) (Expect, error) {
 				return e, fmt.Errorf("annotation %q: %w", t, err)
 			}
 			e.LogLevel = uint32(n)
+		case strings.HasPrefix(t, tagArch):
+			name := strings.TrimPrefix(t, tagArch)
+			goarch, ok := archNames[name]
+			if !ok {
+				return e, fmt.Errorf("annotation %q: unknown architecture %q", t, name)
+			}
+			e.Arches = append(e.Arches, goarch)
+		case strings.HasPrefix(t, tagJited):
+			e.Jited++
 		case strings.HasPrefix(t, tagProgFlags):
 			e.ProgFlags = append(e.ProgFlags, strings.TrimPrefix(t, tagProgFlags))
 		}
@@ -115,6 +148,24 @@ func ParseTags(tags []string) (Expect, error) {
 	// the order in which the messages must appear.
 	sort.SliceStable(e.Messages, func(i, j int) bool { return e.Messages[i].Order < e.Messages[j].Order })
 	return e, nil
+}
+
+// cutNumber splits "<n>:<rest>", the numbered tag form.
+func cutNumber(s string) (int, string, bool) {
+	i := strings.IndexByte(s, ':')
+	if i <= 0 {
+		return 0, s, false
+	}
+	for _, c := range s[:i] {
+		if c < '0' || c > '9' {
+			return 0, s, false
+		}
+	}
+	n, err := strconv.Atoi(s[:i])
+	if err != nil {
+		return 0, s, false
+	}
+	return n, s[i+1:], true
 }
 
 // splitCounter splits "<n>=<text>" (current form) or "<text>" (older form).

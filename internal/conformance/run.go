@@ -3,6 +3,8 @@ package conformance
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/bpfarena/bpfarena"
@@ -88,6 +90,11 @@ func RunSpec(spec *object.Spec, engines []bpfarena.Engine) ([]Result, error) {
 			continue
 		}
 		r := Result{File: spec.Path, Program: p.Name, Expect: e}
+		if len(e.Arches) > 0 && !slices.Contains(e.Arches, runtime.GOARCH) {
+			r.Status, r.Reason = Skip, fmt.Sprintf("a test for %s, not %s", strings.Join(e.Arches, ", "), runtime.GOARCH)
+			results = append(results, r)
+			continue
+		}
 		for _, eng := range engines {
 			r.Outcomes = append(r.Outcomes, runOne(spec, p, e, aux, eng))
 		}
