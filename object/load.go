@@ -121,6 +121,8 @@ type loader struct {
 	ext      *btf.ExtInfos
 	datasecs map[string]uint32
 	mapsAt   map[uint64]*MapSpec // BTF-defined maps by offset in .maps
+	mapDefs  map[*MapSpec]mapDef // where each BTF-defined map's values lie
+	mapRels  *elf.Section        // relocations of .maps (static slots)
 	arenaSec *section
 	arena    *MapSpec
 	kconfig  *MapSpec
@@ -141,6 +143,9 @@ func (l *loader) load() error {
 		return err
 	}
 	if err := l.loadMaps(); err != nil {
+		return err
+	}
+	if err := l.loadMapSlots(); err != nil {
 		return err
 	}
 	if err := l.loadExterns(); err != nil {
@@ -290,9 +295,13 @@ func (l *loader) readSections() error {
 			return l.errorf(h.Name, -1, "relocations for section index %d, which does not exist", h.Info)
 		}
 		target := l.sections[h.Info]
+		if target != nil && target.kind == secMapsDef {
+			l.mapRels = h
+			continue
+		}
 		if target == nil || target.kind != secProgram {
-			// Relocations of debug info, BTF and map initialisers
-			// are not needed to load the programs.
+			// Relocations of debug info and BTF are not needed to
+			// load the programs.
 			continue
 		}
 		if err := l.readRelocations(h, target); err != nil {
@@ -542,6 +551,7 @@ func (l *loader) loadBTFMaps(s *section) error {
 		return l.errorf(s.name, -1, "no BTF DATASEC describes the maps")
 	}
 	l.mapsAt = make(map[uint64]*MapSpec)
+	l.mapDefs = make(map[*MapSpec]mapDef)
 	for _, vs := range l.raw.secinfos(id) {
 		t, err := l.typeByID(vs.Type)
 		if err != nil {
@@ -571,6 +581,7 @@ func (l *loader) loadBTFMaps(s *section) error {
 			return l.errorf(s.name, int64(sym.Value), "map %q overlaps another map", v.Name)
 		}
 		l.mapsAt[sym.Value] = m
+		l.mapDefs[m] = mapDefOf(sym, def, vs.Size)
 		l.addMap(m)
 	}
 	return nil

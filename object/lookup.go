@@ -136,6 +136,7 @@ func (s *Spec) Copy() *Spec {
 		}
 		n := *m
 		n.Contents = slices.Clone(m.Contents)
+		n.Slots = slices.Clone(m.Slots)
 		mapsOf[m] = &n
 		n.InnerMap = cloneMap(m.InnerMap)
 		return &n

@@ -45,6 +45,9 @@ type MapSpec struct {
 	Pinning    uint32
 	Key, Value btf.Type // BTF types, if declared with __type
 	InnerMap   *MapSpec // for map-in-map types
+	// Slots are the static initial entries of a program array or
+	// map-in-map (.values = { [key] = &prog_or_map }), by key.
+	Slots []MapSlot
 	// Section is the ELF section the map comes from: ".maps" for
 	// BTF-defined maps, or the data section it backs (".bss", ".data",
 	// ".rodata", ".kconfig", ".addr_space.1").
@@ -88,4 +91,11 @@ type ExternSpec struct {
 	Type btf.Type // *btf.Func for kfuncs, the variable's type otherwise
 	// Offset in the .kconfig map for ExternKconfig.
 	Offset uint32
+}
+
+// MapSlot is one static initial entry of a program array (a program, by
+// function name) or of a map-in-map (a map, by name).
+type MapSlot struct {
+	Key  uint32
+	Name string
 }

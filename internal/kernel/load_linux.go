@@ -3,6 +3,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -77,7 +78,46 @@ func Load(spec *object.Spec, opts engine.Options) (_ engine.Collection, err erro
 			return nil, err
 		}
 	}
+	if err := c.fillSlots(spec); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// fillSlots puts the static initial entries of program arrays and
+// map-in-maps in place (descriptors of the loaded programs and created
+// maps), as libbpf does once the programs are loaded.
+func (c *collection) fillSlots(spec *object.Spec) error {
+	for _, m := range spec.Maps {
+		km, ok := c.maps[m]
+		if !ok {
+			continue
+		}
+		for _, s := range m.Slots {
+			var fd uint32
+			switch m.Type {
+			case object.ProgArray:
+				p, ok := c.progs[s.Name]
+				if !ok {
+					return fmt.Errorf("map %s: values[%d]: program %s is not loaded: %w", m.Name, s.Key, s.Name, unix.ENOENT)
+				}
+				fd = p.fd.Uint()
+			default:
+				inner := spec.Map(s.Name)
+				ik, ok := c.maps[inner]
+				if inner == nil || !ok {
+					return fmt.Errorf("map %s: values[%d]: map %s is not created: %w", m.Name, s.Key, s.Name, unix.ENOENT)
+				}
+				fd = ik.fd.Uint()
+			}
+			key := binary.LittleEndian.AppendUint32(nil, s.Key)
+			val := binary.LittleEndian.AppendUint32(nil, fd)
+			if err := sys.MapUpdate(km.fd, key, val, 0); err != nil {
+				return fmt.Errorf("map %s: values[%d] = %s: %w", m.Name, s.Key, s.Name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // collection is a loaded object.

@@ -40,6 +40,10 @@ type program struct {
 	ex    executor
 	lines []object.Line
 	log   string
+
+	// exitPC is an exit instruction after the program's end, where a
+	// frame goes once a tail call has run a program in its place.
+	exitPC int
 }
 
 // slotOf returns the slot of instruction index i.
@@ -123,10 +127,12 @@ func (c *Collection) compile(ps *object.ProgramSpec, res *verifier.Result) (*pro
 		}
 		return idxOfSlot[t], nil
 	}
-	p.code = make([]insn, n+1)
+	p.code = make([]insn, n+2)
 	// The sentinel after the last instruction stops a program that
 	// runs off its end.
 	p.code[n] = insn{op: opUnknown}
+	p.code[n+1] = insn{op: opExit}
+	p.exitPC = n + 1
 	live, _ := any(res).(liveEdges)
 	for i, ins := range ps.Instructions {
 		var access verifier.Access

@@ -930,7 +930,14 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 			v, err := m.p.funcs[in.jt](m, r[1], r[2], r[3], r[4], r[5], x.depth)
 			budget = m.budget
 			if err != nil {
-				return 0, m.wrapf(pc-1, err)
+				if err != errTailCalled {
+					return 0, m.wrapf(pc-1, err)
+				}
+				// The tail call ran its program in this frame's
+				// place; that program's r0 ends the frame.
+				r[0] = v
+				pc, bs = m.p.exitPC, m.p.exitPC
+				continue
 			}
 			r[0] = v
 			// Calls clobber r1-r5; poison them as the kernel's

@@ -11,7 +11,10 @@ package vm
 // gives back is r0, and faults: arena accesses to absent pages go to
 // m.faults (the access reads 0 or is skipped, as in the kernel), and an
 // error ends the run. Errors are *RuntimeError, with the program,
-// instruction and source line, wrapping sentinels such as ErrBudget.
+// instruction and source line, wrapping sentinels such as ErrBudget. A
+// helper that returns errTailCalled (bpf_tail_call) has run another
+// program in the calling frame's place: the frame ends at once with the
+// helper's result as r0.
 type executor interface {
 	// call runs the function that starts at instruction index entry in a
 	// new frame at depth (0 for the program's entry, one more for each

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/bpfarena/bpfarena/object"
 )
 
 // Helper ids (enum bpf_func_id).
@@ -17,6 +19,7 @@ const (
 	helperMapLookup     = 1
 	helperMapUpdate     = 2
 	helperMapDelete     = 3
+	helperTailCall      = 12
 	helperKtimeGetNs    = 5
 	helperTracePrintk   = 6
 	helperPrandomU32    = 7
@@ -73,6 +76,7 @@ func init() {
 		helperRingSubmit:    bpfRingSubmit,
 		helperRingDiscard:   bpfRingDiscard,
 		helperRingQuery:     bpfRingQuery,
+		helperTailCall:      bpfTailCall,
 	}
 }
 
@@ -162,6 +166,12 @@ func bpfMapLookup(m *machine, h, key, _, _, _ uint64, _ int) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	switch mp.typ {
+	case object.ArrayOfMaps, object.HashOfMaps:
+		return mp.lookupInner(k), nil
+	case object.ProgArray:
+		return 0, fmt.Errorf("map %s: lookup in a program array", mp.name)
+	}
 	return mp.lookupAddr(k, m.cpu), nil
 }
 
@@ -172,6 +182,9 @@ func bpfMapUpdate(m *machine, h, key, val, flags, _ uint64, _ int) (uint64, erro
 	}
 	if mp.readOnly {
 		return 0, fmt.Errorf("update of read-only map %s", mp.name)
+	}
+	if mp.holdsRefs() {
+		return 0, fmt.Errorf("map %s: update of a %v from a program", mp.name, mp.typ)
 	}
 	k, err := m.mem(key, uint64(mp.keySize), false)
 	if err != nil {
@@ -188,6 +201,9 @@ func bpfMapDelete(m *machine, h, key, _, _, _ uint64, _ int) (uint64, error) {
 	mp, err := m.mapArg(h)
 	if err != nil {
 		return 0, err
+	}
+	if mp.holdsRefs() {
+		return 0, fmt.Errorf("map %s: delete from a %v in a program", mp.name, mp.typ)
 	}
 	k, err := m.mem(key, uint64(mp.keySize), false)
 	if err != nil {

@@ -74,6 +74,7 @@ type machine struct {
 	cpu         uint32
 	stackRegion region
 	held        []uint64 // resilient spin locks this run holds
+	tailCalls   int      // tail calls this run has made
 }
 
 func newMachine(c *Collection) *machine {

@@ -6,6 +6,7 @@ import (
 	"github.com/bpfarena/bpfarena/internal/atomicmem"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -46,16 +47,56 @@ type vmMap struct {
 	free  []uint32
 	use   []uint64   // LRU: last use tick per slot
 	ring  *ringState // ring buffers only
+	// progs are a program array's programs, by index (nil: empty);
+	// entries of a map-in-map are 4-byte values holding the inner map's
+	// index in the collection plus one (0: empty).
+	progs []*program
 	tick  uint64
 	order []uint32 // hash: insertion order of live slots (for next key)
 }
 
 func (m *vmMap) isHash() bool {
 	switch m.typ {
-	case object.Hash, object.PerCPUHash, object.LRUHash, object.LRUPerCPUHash:
+	case object.Hash, object.PerCPUHash, object.LRUHash, object.LRUPerCPUHash, object.HashOfMaps:
 		return true
 	}
 	return false
+}
+
+func (m *vmMap) isArray() bool {
+	switch m.typ {
+	case object.Array, object.PerCPUArray, object.ProgArray, object.ArrayOfMaps:
+		return true
+	}
+	return false
+}
+
+// holdsRefs reports whether values are references (programs, maps) that
+// only the loader sets on the vm.
+func (m *vmMap) holdsRefs() bool {
+	switch m.typ {
+	case object.ProgArray, object.ArrayOfMaps, object.HashOfMaps:
+		return true
+	}
+	return false
+}
+
+// lookupInner is bpf_map_lookup_elem on a map-in-map: the inner map's
+// handle, or 0.
+func (m *vmMap) lookupInner(key []byte) uint64 {
+	if m.isHash() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+	}
+	s, ok := m.lookupSlot(key)
+	if !ok {
+		return 0
+	}
+	id := atomic.LoadUint32((*uint32)(unsafe.Pointer(&m.value(s, 0)[0])))
+	if id == 0 {
+		return 0
+	}
+	return mapHandleBase + uint64(id-1)*handleStride
 }
 
 func newMap(spec *object.MapSpec, handle uint64) (*vmMap, error) {
@@ -66,6 +107,13 @@ func newMap(spec *object.MapSpec, handle uint64) (*vmMap, error) {
 	}
 	switch spec.Type {
 	case object.Array, object.Hash, object.LRUHash:
+	case object.ProgArray, object.ArrayOfMaps, object.HashOfMaps:
+		if spec.ValueSize != 4 {
+			return nil, fmt.Errorf("map %s: %v with value size %d, want 4: %w", spec.Name, spec.Type, spec.ValueSize, errInval)
+		}
+		if spec.Type != object.ProgArray && spec.InnerMap == nil {
+			return nil, fmt.Errorf("map %s: %v without an inner map definition (__array(values, ...)): %w", spec.Name, spec.Type, errInval)
+		}
 	case object.PerCPUArray, object.PerCPUHash, object.LRUPerCPUHash:
 		m.percpu = true
 	case object.RingBuf:
@@ -79,7 +127,7 @@ func newMap(spec *object.MapSpec, handle uint64) (*vmMap, error) {
 	if m.isHash() && spec.KeySize == 0 {
 		return nil, fmt.Errorf("map %s: zero key size: %w", spec.Name, errInval)
 	}
-	if (spec.Type == object.Array || spec.Type == object.PerCPUArray) && spec.KeySize != 4 {
+	if m.isArray() && spec.KeySize != 4 {
 		return nil, fmt.Errorf("map %s: array key size %d: %w", spec.Name, spec.KeySize, errInval)
 	}
 	m.stride = (uint64(spec.ValueSize) + 7) &^ 7
@@ -254,6 +302,10 @@ type Map struct{ m *vmMap }
 var errNotSupported = errors.New("not supported by the vm engine")
 
 func (mp *Map) checkKey(key []byte) error {
+	if mp.m.holdsRefs() {
+		return fmt.Errorf("map %s: the vm fills a %v from the object's static values only (.values = { ... }): %w",
+			mp.m.name, mp.m.typ, syscall.EOPNOTSUPP)
+	}
 	if mp.m.ring != nil {
 		return fmt.Errorf("map %s: element operations on a ring buffer: %w", mp.m.name, syscall.EOPNOTSUPP)
 	}

@@ -178,6 +178,9 @@ func load(spec *object.Spec, opts engine.Options) (*Collection, error) {
 		p.log = res.Log
 		c.progs[ps.Name] = &Program{p: p}
 	}
+	if err := c.fillSlots(); err != nil {
+		return nil, err
+	}
 	c.pool.New = func() any { return newMachine(c) }
 	ok = true
 	return c, nil
@@ -377,6 +380,7 @@ func (p *Program) Run(opts engine.RunOptions) (engine.RunResult, error) {
 	for i := uint32(0); i < n; i++ {
 		m.budget = c.budget
 		m.held = m.held[:0]
+		m.tailCalls = 0
 		r0, err := m.call(0, r1, 0, 0, 0, 0, 0)
 		if err != nil {
 			res.Faults = m.faults

@@ -28,6 +28,7 @@ const (
 	argKfuncMap           // a map, as a trusted kfunc argument
 	argMemW               // pointer to memory the helper writes (size in the next argument)
 	argMapValueP          // pointer into a map value (locks)
+	argCtx                // the program's context
 )
 
 // retKind is what a helper or kfunc returns in r0.
@@ -60,6 +61,7 @@ var helpers = map[int32]proto{
 	6:   {args: []argKind{argMem, argScalar, argAny, argAny, argAny}, sized: true},         // trace_printk
 	7:   {},                                                                                // get_prandom_u32
 	8:   {},                                                                                // get_smp_processor_id
+	12:  {args: []argKind{argCtx, argMapPtr, argScalar}},                                   // tail_call
 	14:  {},                                                                                // get_current_pid_tgid
 	42:  {},                                                                                // get_numa_node_id
 	93:  {args: []argKind{argMapValueP}, ret: retVoid},                                     // spin_lock
@@ -128,6 +130,15 @@ func (v *verifier) call(pc int, st *state, ins asm.Instruction) ([]item, error) 
 	if err != nil {
 		return nil, err
 	}
+	if len(p.args) > 0 && p.args[0] == argMapPtr || id == 12 {
+		mi := 0
+		if id == 12 {
+			mi = 1
+		}
+		if err := mapFuncCompatible(id, args[mi].mp); err != nil {
+			return nil, v.fail(pc, syscall.EINVAL, err.Error())
+		}
+	}
 	var r0 value
 	switch p.ret {
 	case retScalar:
@@ -137,8 +148,11 @@ func (v *verifier) call(pc int, st *state, ins asm.Instruction) ([]item, error) 
 	case retMapValueOrNull:
 		v.nextID++
 		r0 = value{k: kMapValue, null: true, offOK: true, mp: args[0].mp, id: v.nextID}
-		if args[0].mp != nil {
-			r0.size = int64(args[0].mp.ValueSize)
+		if mp := args[0].mp; mp != nil && (mp.Type == object.ArrayOfMaps || mp.Type == object.HashOfMaps) {
+			// The inner map, known by its definition.
+			r0 = value{k: kMapPtr, null: true, offOK: true, mp: mp.InnerMap, id: v.nextID}
+		} else if mp != nil {
+			r0.size = int64(mp.ValueSize)
 		}
 	case retMemOrNull:
 		v.nextID++
@@ -247,6 +261,10 @@ func (v *verifier) checkArgs(pc int, st *state, p proto) ([]value, error) {
 		case argMapValueP:
 			if !x.is(kMapValue) || x.null {
 				bad = "map_value"
+			}
+		case argCtx:
+			if !x.is(kCtx) || x.null {
+				bad = "ctx"
 			}
 		}
 		if bad != "" {
@@ -655,4 +673,27 @@ func (v *verifier) iterator(pc int, st *state, name string, it value) error {
 		st.iters--
 	}
 	return nil
+}
+
+// mapFuncCompatible is the kernel's rule of which helpers take which maps:
+// a program array only bpf_tail_call, a map-in-map only lookups, and
+// bpf_tail_call only a program array. The message is the kernel's.
+func mapFuncCompatible(id int32, mp *object.MapSpec) error {
+	if mp == nil {
+		return nil
+	}
+	ok := true
+	switch mp.Type {
+	case object.ProgArray:
+		ok = id == 12
+	case object.ArrayOfMaps, object.HashOfMaps:
+		ok = id == 1
+	}
+	if id == 12 && mp.Type != object.ProgArray {
+		ok = false
+	}
+	if ok {
+		return nil
+	}
+	return fmt.Errorf("cannot pass map_type %d into func %s#%d", mp.Type, asm.HelperName(id), id)
 }
