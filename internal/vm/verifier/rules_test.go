@@ -176,8 +176,8 @@ func TestGeneralRules(t *testing.T) {
 		},
 		{
 			name: "helper the vm does not provide",
-			prog: prog([]ins{helper(12), exit()}, nil),
-			msg:  "program of this type cannot use helper bpf_tail_call#12", errno: syscall.EINVAL, insn: 0,
+			prog: prog([]ins{helper(25), exit()}, nil),
+			msg:  "program of this type cannot use helper bpf_perf_event_output#25", errno: syscall.EINVAL, insn: 0,
 		},
 		{
 			name: "helper clobbers r1-r5",
