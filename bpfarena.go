@@ -183,8 +183,9 @@ func (c *Collection) Engine() Engine { return c.engine }
 // Spec is the spec the collection was loaded from.
 func (c *Collection) Spec() *Spec { return c.spec }
 
-// Program returns the named program, or nil if there is none. Methods of
-// a nil *Program return ErrNotFound, so calls can be chained.
+// Program returns the named program. For a name that is not loaded it
+// returns a placeholder (never nil) whose methods fail with ErrNotFound,
+// so calls can be chained: c.Program("x").Run(nil).
 func (c *Collection) Program(name string) *Program {
 	c.mu.RLock()
 	defer c.mu.RUnlock()

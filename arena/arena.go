@@ -33,8 +33,10 @@ var (
 // the kfuncs' rules. Addresses are full user addresses; page counts are
 // pages. Implementations are safe for concurrent use.
 type Backend interface {
-	// Alloc allocates count zeroed pages at addr, or at the lowest free
-	// range when addr is 0, and returns the address of the first page.
+	// Alloc allocates count zeroed pages at addr, or where
+	// bpf_arena_alloc_pages with a NULL address would (best fit: the
+	// smallest free range large enough) when addr is 0, and returns the
+	// address of the first page.
 	Alloc(addr uint64, count uint32) (uint64, error)
 	// Free frees count pages from addr (clipped at the end of the arena)
 	// and releases reservations there.
@@ -140,8 +142,9 @@ func (a *Arena) Present(addr uint64) bool {
 	return ok
 }
 
-// Alloc allocates count zeroed pages at the lowest free address, like
-// bpf_arena_alloc_pages with a NULL address.
+// Alloc allocates count zeroed pages where bpf_arena_alloc_pages with a
+// NULL address would: best fit, the smallest free range that is large
+// enough (not the lowest address).
 func (a *Arena) Alloc(count uint32) (uint64, error) {
 	var got uint64
 	err := a.use(func() (err error) {

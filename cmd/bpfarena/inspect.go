@@ -128,7 +128,7 @@ func describe(spec *object.Spec) inspectOutput {
 func printInspect(w io.Writer, out inspectOutput) {
 	fmt.Fprintf(w, "file: %s\nlicense: %s\n", out.File, out.License)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "\nPROGRAM\tSECTION\tTYPE\tATTACH\tSLEEPABLE\tINSNS\tSUBPROGRAMS\n")
+	fmt.Fprintf(tw, "\nPROGRAM\tSECTION\tTYPE\tATTACH\tSLEEPABLE\tINSNS\tSLOTS\tSUBPROGRAMS\n")
 	for _, p := range out.Programs {
 		attach := p.AttachType
 		if p.AttachTo != "" {
@@ -137,7 +137,7 @@ func printInspect(w io.Writer, out inspectOutput) {
 		if attach == "" {
 			attach = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%d\t%s\n", p.Name, p.Section, p.Type, attach, p.Sleepable, p.Slots, dash(strings.Join(p.Funcs, ",")))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%d\t%d\t%s\n", p.Name, p.Section, p.Type, attach, p.Sleepable, p.Instructions, p.Slots, dash(strings.Join(p.Funcs, ",")))
 	}
 	tw.Flush()
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -3,7 +3,7 @@
 //
 //	bpfarena inspect [--json] OBJ
 //	bpfarena disasm OBJ [PROG]
-//	bpfarena run [--engine vm|kernel] [--repeat N] [--set NAME=VALUE]... [--json] OBJ PROG...
+//	bpfarena run [--engine vm|kernel] [--repeat N] [--set NAME=VALUE]... [--ctx HEX] [--data HEX] [--json] OBJ PROG...
 //	bpfarena test [--engine vm|kernel|both] OBJ...
 //	bpfarena bench [--engine vm|kernel|both] [--json] [OBJ]
 //	bpfarena gen --package P --ident NAME [--out DIR] [--type T]... OBJ|BPF.c
@@ -35,7 +35,7 @@ func init() {
 	commands = []command{
 		{"inspect", "inspect [--json] OBJ", cmdInspect, nil},
 		{"disasm", "disasm OBJ [PROG]", cmdDisasm, nil},
-		{"run", "run [--engine vm|kernel] [--repeat N] [--set NAME=VALUE]... [--ctx HEX] [--json] OBJ PROG...", cmdRun, nil},
+		{"run", "run [--engine vm|kernel] [--repeat N] [--set NAME=VALUE]... [--ctx HEX] [--data HEX] [--json] OBJ PROG...", cmdRun, nil},
 		{"test", "test [--engine vm|kernel|both] [--json] [-v] OBJ...", cmdTest, nil},
 		{"bench", "bench [--engine vm|kernel|both] [--count N] [--json] [OBJ]", cmdBench, nil},
 		{"gen", "gen --package P --ident NAME [--out DIR] [--type T]... [--cc CLANG] [--cflags FLAGS] OBJ|FILE.bpf.c", cmdGen, nil},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bpfarena/bpfarena"
+	"github.com/cilium/ebpf/btf"
 )
 
 type runProgram struct {
@@ -42,6 +43,8 @@ type runOutput struct {
 	Globals  bpfarena.Object `json:"globals"`
 	Arena    *runArena       `json:"arena,omitempty"`
 	Faults   []runFault      `json:"faults"`
+	// types are the globals' BTF types, for the text output.
+	types map[string]btf.Type
 }
 
 func cmdRun(args []string, stdout io.Writer) error {
@@ -126,7 +129,9 @@ func cmdRun(args []string, stdout io.Writer) error {
 		}
 	}
 	out.Globals = bpfarena.Object{}
+	out.types = map[string]btf.Type{}
 	for _, v := range coll.Variables() {
+		out.types[v.Spec.Name] = v.Spec.Type
 		val, err := v.Value()
 		if err != nil {
 			return fmt.Errorf("global %s: %w", v.Spec.Name, err)
@@ -160,7 +165,7 @@ func uniq(s []string) []string {
 func printRun(w io.Writer, out runOutput) {
 	fmt.Fprintf(w, "engine %s, loaded %s in %s\n", out.Engine, out.File, time.Duration(out.LoadNs).Round(time.Microsecond))
 	for _, p := range out.Programs {
-		fmt.Fprintf(w, "%-20s retval %-10d (%#x)  %d run(s), %s/run\n", p.Name, p.Retval, p.Retval, p.Runs, time.Duration(p.NsPerRun))
+		fmt.Fprintf(w, "%-20s retval %-22s %d run(s), %s/run\n", p.Name, retvalText(p.Retval), p.Runs, time.Duration(p.NsPerRun))
 		if p.Output != "" {
 			for _, line := range strings.Split(strings.TrimRight(p.Output, "\n"), "\n") {
 				fmt.Fprintf(w, "  | %s\n", line)
@@ -170,8 +175,7 @@ func printRun(w io.Writer, out runOutput) {
 	if len(out.Globals) > 0 {
 		fmt.Fprintln(w, "globals:")
 		for _, g := range out.Globals {
-			b, _ := json.Marshal(g.Value)
-			fmt.Fprintf(w, "  %s = %s\n", g.Name, b)
+			fmt.Fprintf(w, "  %s = %s\n", g.Name, valueText(out.types[g.Name], g.Value, 0))
 		}
 	}
 	if out.Arena != nil {
@@ -184,4 +188,53 @@ func printRun(w io.Writer, out runOutput) {
 		}
 		fmt.Fprintf(w, "fault: %s %s at %#x, insn %d%s\n", f.Program, f.Kind, f.Address, f.Insn, line)
 	}
+}
+
+// retvalText shows a return value as C code reads it: negative when the
+// sign bit is set (-1, not only 4294967295), with the hex beside it.
+func retvalText(r uint32) string {
+	if int32(r) < 0 {
+		return fmt.Sprintf("%d (%#x = %d)", int32(r), r, r)
+	}
+	return fmt.Sprintf("%d (%#x)", r, r)
+}
+
+// valueText writes a decoded global for people: pointers in hex, the rest
+// as JSON does.
+func valueText(t btf.Type, v any, depth int) string {
+	if depth > 16 {
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	switch u := btf.UnderlyingType(t).(type) {
+	case *btf.Pointer:
+		if p, ok := v.(uint64); ok {
+			return fmt.Sprintf("%#x", p)
+		}
+	case *btf.Array:
+		if xs, ok := v.([]any); ok {
+			parts := make([]string, len(xs))
+			for i, x := range xs {
+				parts[i] = valueText(u.Type, x, depth+1)
+			}
+			return "[" + strings.Join(parts, ",") + "]"
+		}
+	case *btf.Struct, *btf.Union:
+		var ms []btf.Member
+		if st, ok := u.(*btf.Struct); ok {
+			ms = st.Members
+		} else {
+			ms = u.(*btf.Union).Members
+		}
+		if obj, ok := v.(bpfarena.Object); ok && len(obj) == len(ms) {
+			parts := make([]string, len(obj))
+			for i, f := range obj {
+				name, _ := json.Marshal(f.Name)
+				parts[i] = string(name) + ":" + valueText(ms[i].Type, f.Value, depth+1)
+			}
+			return "{" + strings.Join(parts, ",") + "}"
+		}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }

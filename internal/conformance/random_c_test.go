@@ -22,6 +22,10 @@ func TestRandomCCase(t *testing.T) {
 	if err != nil {
 		t.Skip("clang-19 not installed")
 	}
+	// bpfarena.h includes <bpf/bpf_helpers.h> from libbpf-dev.
+	if _, err := os.Stat("/usr/include/bpf/bpf_helpers.h"); err != nil {
+		t.Skip("libbpf-dev not installed (no /usr/include/bpf/bpf_helpers.h)")
+	}
 	_, file, _, _ := runtime.Caller(0)
 	include := filepath.Join(filepath.Dir(file), "..", "..", "bpf", "include")
 	dir := t.TempDir()

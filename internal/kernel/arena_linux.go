@@ -249,7 +249,7 @@ func (b *backend) pageRange(addr uint64, count uint32) error {
 }
 
 // Alloc allocates count pages with bpf_arena_alloc_pages: at addr exactly,
-// or at the lowest free range when addr is 0.
+// or where the kernel's allocator chooses (best fit) when addr is 0.
 func (b *backend) Alloc(addr uint64, count uint32) (uint64, error) {
 	if addr != 0 {
 		if err := b.pageRange(addr, count); err != nil {

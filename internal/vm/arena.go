@@ -355,7 +355,16 @@ func (a *vmArena) Alloc(addr uint64, count uint32) (uint64, error) {
 		if a.closed.Load() {
 			return 0, arena.ErrClosed
 		}
-		return 0, fmt.Errorf("arena: alloc of %d pages at %#x: %w", count, addr, arena.ErrNoMemory)
+		if addr != 0 {
+			if uint64(count) > (a.size-(addr-a.start))/pageSize {
+				return 0, fmt.Errorf("arena: alloc of %d pages at %#x runs past the arena's end %#x: %w",
+					count, addr, a.start+a.size, arena.ErrInvalid)
+			}
+			// A fixed address fails only on pages already taken, as
+			// bpf_arena_alloc_pages does (the kernel backend says so too).
+			return 0, fmt.Errorf("arena: alloc of %d pages at %#x: %w", count, addr, arena.ErrBusy)
+		}
+		return 0, fmt.Errorf("arena: alloc of %d pages: %w", count, arena.ErrNoMemory)
 	}
 	return p, nil
 }

@@ -217,6 +217,12 @@ func TestArenaBackend(t *testing.T) {
 	if _, err := ar.AllocAt(p, 1); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := ar.AllocAt(p, 1); !errors.Is(err, arena.ErrBusy) {
+		t.Fatalf("alloc at an allocated page: %v, want ErrBusy", err)
+	}
+	if _, err := ar.AllocAt(p, 2); !errors.Is(err, arena.ErrInvalid) {
+		t.Fatalf("alloc at the last page of two pages: %v, want ErrInvalid", err)
+	}
 
 	// BPF_F_SEGV_ON_FAULT: Go accesses to absent pages fail.
 	c2 := mustLoad(t, &object.Spec{Maps: []*object.MapSpec{arenaSpec(2, object.FlagSegvOnFault, 0)}})
