@@ -68,6 +68,7 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	args = pluginArgs(args)
 	for _, c := range commands {
 		if c.name != args[0] {
 			continue
@@ -137,4 +138,26 @@ func oneObject(fs *flag.FlagSet, args []string) (*bpfarena.Spec, error) {
 		return nil, fmt.Errorf("%w: want one object file", errUsage)
 	}
 	return bpfarena.LoadSpec(pos[0])
+}
+
+// pluginArgs puts the command first for bpf_conformance, which runs
+// `bpfarena HEXMEM conformance-plugin [--elf]` when given
+// --plugin_path bpfarena --plugin_options conformance-plugin: it passes
+// the memory before the plugin's options.
+func pluginArgs(args []string) []string {
+	for i, a := range args {
+		if a == "conformance-plugin" {
+			if i == 0 {
+				return args
+			}
+			for _, m := range args[:i] {
+				if _, err := decodeHex(m); err != nil {
+					return args
+				}
+			}
+			out := append([]string{a}, args[i+1:]...)
+			return append(out, args[:i]...)
+		}
+	}
+	return args
 }

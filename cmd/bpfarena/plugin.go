@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"debug/elf"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -58,14 +59,9 @@ func cmdPlugin(args []string, stdin io.Reader, stdout io.Writer) (err error) {
 	}
 	var insns asm.Instructions
 	if *elf {
-		spec, err := object.LoadReader(bytes.NewReader(code), "stdin")
-		if err != nil {
+		if insns, err = elfProgram(code); err != nil {
 			return err
 		}
-		if len(spec.Programs) == 0 {
-			return errors.New("the object has no program")
-		}
-		insns = spec.Programs[0].Instructions
 	} else if insns, err = asm.Decode(code); err != nil {
 		return fmt.Errorf("program: %w", err)
 	}
@@ -83,4 +79,36 @@ func cmdPlugin(args []string, stdin io.Reader, stdout io.Writer) (err error) {
 // decodeHex decodes hex that may be spread over words and lines.
 func decodeHex(s string) ([]byte, error) {
 	return hex.DecodeString(strings.Join(strings.Fields(s), ""))
+}
+
+// elfProgram is the program of a BPF ELF object: its first entry program,
+// or, for objects whose code sits in .text alone (as the conformance
+// suite's are), the instructions of the first executable section.
+func elfProgram(b []byte) (asm.Instructions, error) {
+	spec, err := object.LoadReader(bytes.NewReader(b), "stdin")
+	if err != nil {
+		return nil, err
+	}
+	if len(spec.Programs) > 0 {
+		return spec.Programs[0].Instructions, nil
+	}
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("reading ELF: %w", err)
+	}
+	for _, sec := range f.Sections {
+		if sec.Type != elf.SHT_PROGBITS || sec.Flags&elf.SHF_EXECINSTR == 0 || sec.Size == 0 {
+			continue
+		}
+		code, err := sec.Data()
+		if err != nil {
+			return nil, fmt.Errorf("section %s: %w", sec.Name, err)
+		}
+		insns, err := asm.Decode(code)
+		if err != nil {
+			return nil, fmt.Errorf("section %s: %w", sec.Name, err)
+		}
+		return insns, nil
+	}
+	return nil, errors.New("the object has no program and no code section")
 }

@@ -39,6 +39,7 @@ func TestConformancePlugin(t *testing.T) {
 		{name: "mod by zero keeps dst", stdin: "b70000000a000000 b701000000000000 9f10000000000000 9500000000000000", want: "a\n"},
 		{name: "uninitialised stack reads", stdin: "79a0f8ff000000009500000000000000", want: "0\n"},
 		{name: "elf", args: []string{"--elf"}, stdin: elf("bpf/corpus/alu.bpf.o"), want: "1\n"},
+		{name: "elf with code in .text only", args: []string{"--elf"}, stdin: elf("bpf/plugin/text_only.bpf.o"), want: "2a\n"},
 		{name: "elf with maps", args: []string{"--elf"}, stdin: elf("bpf/examples/counter.bpf.o"), wantErr: "invalid func"},
 		{name: "out of bounds", args: []string{"0000000000000000"}, stdin: "79100800000000009500000000000000", wantErr: "invalid memory access"},
 		{name: "no memory", stdin: "79100000000000009500000000000000", wantErr: "invalid memory access"},
@@ -67,5 +68,20 @@ func TestConformancePlugin(t *testing.T) {
 				t.Fatalf("exit %d, stdout %q, stderr %q; want an error with %q", code, stdout.String(), stderr.String(), tt.wantErr)
 			}
 		})
+	}
+}
+
+// bpf_conformance, given --plugin_path bpfarena --plugin_options
+// conformance-plugin, passes the memory before the plugin's options.
+func TestConformancePluginSuiteOrder(t *testing.T) {
+	for _, args := range [][]string{
+		{"efbeadde00000000", "conformance-plugin"},
+		{"efbeadde00000000", "conformance-plugin", "--elf=false"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := realMain(args, strings.NewReader("79100000000000009500000000000000"), &stdout, &stderr)
+		if code != 0 || stdout.String() != "deadbeef\n" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, stdout.String(), stderr.String())
+		}
 	}
 }
