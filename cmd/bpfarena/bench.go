@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -125,6 +126,14 @@ func cmdBench(args []string, stdout io.Writer) error {
 		}
 		out.Rows[i] = *r
 	}
+	if len(out.LoadNs) == 0 {
+		// Nothing was measured: a table of dashes would read as a result.
+		var why []string
+		for _, eng := range engines {
+			why = append(why, fmt.Sprintf("%s: %s", eng, out.Skipped[eng.String()]))
+		}
+		return fmt.Errorf("no engine ran (%s): %w", strings.Join(why, "; "), errNothingRan)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -138,11 +147,16 @@ func cmdBench(args []string, stdout io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", r.Program, ns(r.NsPerRun["vm"]), ns(r.NsPerRun["kernel"]), ratio(r.Ratio))
 	}
 	tw.Flush()
-	for eng, why := range out.Skipped {
-		fmt.Fprintf(stdout, "%s skipped: %s\n", eng, why)
+	for _, eng := range engines {
+		if why, ok := out.Skipped[eng.String()]; ok {
+			fmt.Fprintf(stdout, "%s engine not run: %s\n", eng, why)
+		}
 	}
 	return nil
 }
+
+// errNothingRan: a command measured or tested nothing.
+var errNothingRan = errors.New("nothing ran")
 
 func ns(v int64) string {
 	if v == 0 {

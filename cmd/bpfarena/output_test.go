@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/bpfarena/bpfarena"
 )
 
 func TestRetvalText(t *testing.T) {
@@ -41,5 +44,36 @@ func TestHumanOutput(t *testing.T) {
 	_, errOut, _ = runCmd(t, "run")
 	if !strings.Contains(errOut, "--data HEX") {
 		t.Errorf("run usage lacks --data: %s", errOut)
+	}
+}
+
+// Where the kernel engine cannot run, commands that asked only for it
+// fail and say why instead of reporting nothing as success; with both
+// engines, the vm's results are marked as the vm's alone.
+func TestNothingRan(t *testing.T) {
+	spec, err := bpfarena.LoadSpec(repoPath("bpf", "examples", "list.bpf.o"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, err := bpfarena.Load(spec, bpfarena.Options{Engine: bpfarena.Kernel})
+	if err == nil {
+		coll.Close()
+		t.Skip("the kernel engine runs here")
+	}
+	if !errors.Is(err, bpfarena.ErrNotSupported) {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCmd(t, "bench", "--engine", "kernel", "--count", "1", "--loads", "1")
+	if code != 1 || !strings.Contains(errOut, "no engine ran") || strings.Contains(out, "(load)") {
+		t.Errorf("bench --engine kernel: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	obj := repoPath("bpf", "corpus", "alu.bpf.o")
+	out, _, code = runCmd(t, "test", "--engine", "kernel", obj)
+	if code != 1 || !strings.Contains(out, "the kernel engine ran no test: ") || !strings.Contains(out, "FAIL: no engine ran any test") {
+		t.Errorf("test --engine kernel: exit %d:\n%s", code, out)
+	}
+	out, _, code = runCmd(t, "test", "--engine", "both", obj)
+	if code != 0 || !strings.Contains(out, "PASS (vm only) ") || !strings.Contains(out, "the kernel engine ran no test: ") {
+		t.Errorf("test --engine both: exit %d:\n%s", code, out)
 	}
 }

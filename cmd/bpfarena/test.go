@@ -46,6 +46,8 @@ func cmdTest(args []string, stdout io.Writer) error {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	var passed, failed, skipped int
+	ran := map[bpfarena.Engine]bool{}
+	whyNot := map[bpfarena.Engine]string{}
 	enc := json.NewEncoder(stdout)
 	for _, path := range pos {
 		results, err := conformance.RunFile(path, engines)
@@ -69,6 +71,15 @@ func cmdTest(args []string, stdout io.Writer) error {
 			continue
 		}
 		for _, r := range results {
+			var only []string
+			for _, o := range r.Outcomes {
+				if o.Skipped == "" {
+					ran[o.Engine] = true
+					only = append(only, o.Engine.String())
+				} else if whyNot[o.Engine] == "" {
+					whyNot[o.Engine] = o.Skipped
+				}
+			}
 			switch r.Status {
 			case conformance.Pass:
 				passed++
@@ -80,7 +91,12 @@ func cmdTest(args []string, stdout io.Writer) error {
 			if *asJSON {
 				enc.Encode(testLine{Status: string(r.Status), File: r.File, Program: r.Program, Reason: r.Reason})
 			} else {
-				fmt.Fprintln(stdout, r)
+				line := r.String()
+				if r.Status == conformance.Pass && len(only) < len(r.Outcomes) && len(only) > 0 {
+					// Say that the test passed where it ran, not everywhere.
+					line = "PASS (" + strings.Join(only, ",") + " only)" + strings.TrimPrefix(line, "PASS")
+				}
+				fmt.Fprintln(stdout, line)
 				if *verbose {
 					printOutcomes(stdout, r)
 				}
@@ -92,7 +108,19 @@ func cmdTest(args []string, stdout io.Writer) error {
 		summary += fmt.Sprintf(", %d skipped", skipped)
 	}
 	fmt.Fprintln(stdout, summary)
+	anyRan := false
+	for _, e := range engines {
+		if ran[e] {
+			anyRan = true
+		} else if why := whyNot[e]; why != "" {
+			fmt.Fprintf(stdout, "the %s engine ran no test: %s\n", e, why)
+		}
+	}
 	if failed > 0 {
+		return errFailed
+	}
+	if !anyRan && passed+skipped > 0 {
+		fmt.Fprintln(stdout, "FAIL: no engine ran any test")
 		return errFailed
 	}
 	return nil
