@@ -164,7 +164,7 @@ func Load(spec *Spec, opts Options) (*Collection, error) {
 		return nil, fmt.Errorf("bpfarena: unknown engine %d", opts.Engine)
 	}
 	if err != nil {
-		return nil, asVerifierError(opts.Engine, err)
+		return nil, asVerifierError(opts.Engine, spec, err)
 	}
 	c := &Collection{spec: spec, engine: opts.Engine, eng: ec, progs: map[string]*Program{}}
 	for _, ps := range spec.Programs {

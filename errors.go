@@ -26,7 +26,10 @@ type VerifierError struct {
 	// Msg is the verifier's last message, Log the whole log.
 	Msg string
 	Log string
-	Err error
+	// Hint, if set, explains a rejection with a known cause in how
+	// the compiler translated the source, and how to write it instead.
+	Hint string
+	Err  error
 }
 
 func (e *VerifierError) Error() string {
@@ -37,7 +40,11 @@ func (e *VerifierError) Error() string {
 			where += " (" + e.Line + ")"
 		}
 	}
-	return fmt.Sprintf("%s engine rejected program %s%s: %s (%v)", e.Engine, e.Program, where, e.Msg, e.Errno)
+	s := fmt.Sprintf("%s engine rejected program %s%s: %s (%v)", e.Engine, e.Program, where, e.Msg, e.Errno)
+	if e.Hint != "" {
+		s += "; " + e.Hint
+	}
+	return s
 }
 
 // Unwrap returns the engine's error, so errors.Is(err, syscall.EACCES)
@@ -46,10 +53,18 @@ func (e *VerifierError) Unwrap() error { return e.Err }
 
 // asVerifierError turns an engine's rejection into a *VerifierError that
 // wraps it; other errors pass through.
-func asVerifierError(eng Engine, err error) error {
+func asVerifierError(eng Engine, spec *Spec, err error) error {
 	if err == nil {
 		return nil
 	}
+	if ve := toVerifierError(eng, err); ve != nil {
+		ve.Hint = uncastArenaHint(spec, ve.Program, ve.Insn, ve.Msg)
+		return ve
+	}
+	return err
+}
+
+func toVerifierError(eng Engine, err error) *VerifierError {
 	var kv *kernel.VerifierError
 	if errors.As(err, &kv) {
 		insn, line := kernelLogPosition(kv.Log)
@@ -61,7 +76,7 @@ func asVerifierError(eng Engine, err error) error {
 		return &VerifierError{Engine: eng, Program: vv.Program, Errno: vv.Errno, Insn: vv.Insn, Line: vv.Line,
 			Msg: vv.Msg, Log: vv.Log, Err: err}
 	}
-	return err
+	return nil
 }
 
 var (
