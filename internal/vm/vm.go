@@ -153,7 +153,21 @@ func load(spec *object.Spec, opts engine.Options) (*Collection, error) {
 	for _, n := range opts.Programs {
 		want[n] = true
 	}
-	env := verifier.Env{ArenaFixed: c.arena != nil, LogLevel: opts.LogLevel}
+	structs := &mapStructs{target: coreTarget(spec)}
+	for i, ms := range spec.Maps {
+		st := structs.lookup(ms)
+		if st == nil {
+			continue
+		}
+		var start, end uint64
+		if ms.IsArena() {
+			start, end = c.arena.start, c.arena.start+c.arena.size
+		}
+		if img := mapStructImage(st, ms, uint32(i+1), start, end); img != nil {
+			c.regions = append(c.regions, region{start: mapHandleBase + uint64(i)*handleStride, mem: img, name: "struct " + st.Name + " of map " + ms.Name})
+		}
+	}
+	env := verifier.Env{ArenaFixed: c.arena != nil, LogLevel: opts.LogLevel, MapStruct: structs.lookup}
 	for _, ps := range spec.Programs {
 		if opts.Programs != nil && !want[ps.Name] {
 			continue

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bpfarena/bpfarena/object"
+	"github.com/cilium/ebpf/btf"
 )
 
 // expectations are a program's test annotations (the kernel selftests'
@@ -64,7 +65,7 @@ func TestCorpus(t *testing.T) {
 				continue
 			}
 			t.Run(filepath.Base(f)+"/"+p.Name, func(t *testing.T) {
-				_, err := Verify(p, Env{ArenaFixed: true, LogLevel: 1})
+				_, err := Verify(p, Env{ArenaFixed: true, LogLevel: 1, MapStruct: objectMapStructs(spec)})
 				if e.success {
 					if err != nil {
 						t.Fatalf("rejected: %v\n%s", err, logOf(err))
@@ -86,5 +87,22 @@ func TestCorpus(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// objectMapStructs finds map structs in the object's own BTF: the programs
+// here are not CO-RE relocated, so their offsets are the object's.
+func objectMapStructs(spec *object.Spec) func(*object.MapSpec) *btf.Struct {
+	return func(ms *object.MapSpec) *btf.Struct {
+		if spec.BTF == nil {
+			return nil
+		}
+		for _, name := range []string{MapStructName(ms.Type), "bpf_map"} {
+			var st *btf.Struct
+			if spec.BTF.TypeByName(name, &st) == nil {
+				return st
+			}
+		}
+		return nil
 	}
 }

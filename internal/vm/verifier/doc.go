@@ -87,8 +87,10 @@
 //   - Helpers and kfuncs the vm engine does not provide ("program of this
 //     type cannot use helper bpf_tail_call#12", "calling kernel function
 //     bpf_obj_new_impl is not allowed").
-//   - Loads through a map pointer (the kernel lets programs read struct
-//     bpf_map) or a kernel symbol: "R1 invalid mem access 'map_ptr'".
+//   - Loads through a map pointer whose map struct is not in the BTF CO-RE
+//     resolves against (Env.MapStruct), or through a kernel symbol:
+//     "R1 invalid mem access 'map_ptr'". Pointer members of a map struct
+//     read as numbers, not as the kernel's untrusted pointers.
 //   - Where merged paths disagree (past the few states kept apart), an
 //     error one of them would have can surface on the merged state even
 //     though the kernel, following paths one by one, would rule that path

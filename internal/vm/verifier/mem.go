@@ -7,6 +7,7 @@ import (
 
 	"github.com/bpfarena/bpfarena/asm"
 	"github.com/bpfarena/bpfarena/object"
+	"github.com/cilium/ebpf/btf"
 )
 
 type accType uint8
@@ -83,6 +84,12 @@ func (v *verifier) mem(pc int, st *state, r asm.Register, base value, off int16,
 			}
 		}
 		return v.loaded(size), nil
+	case kMapPtr:
+		if base.mp != nil && base.offOK && v.env.MapStruct != nil {
+			if t := v.env.MapStruct(base.mp); t != nil {
+				return v.mapPtrAccess(pc, r, t, base.off+int64(off), size, at)
+			}
+		}
 	case kPacket, kPacketMeta:
 		if base.k == kPacket && base.offOK {
 			o := base.off + int64(off)
@@ -397,4 +404,89 @@ func (v *verifier) stackBounds(pc int, r asm.Register, o int64, size int, at acc
 		errno = syscall.EINVAL
 	}
 	return v.fail(pc, errno, fmt.Sprintf("invalid%s stack R%d off=%d size=%d", what, r, o, size))
+}
+
+// mapStructNames are the kernel structs behind maps, by map type (each
+// map type's map_btf_id), where the struct's first member is the struct
+// bpf_map. A type not listed, or a struct the target BTF lacks, falls back
+// to struct bpf_map itself.
+var mapStructNames = map[object.MapType]string{
+	1: "bpf_htab", 2: "bpf_array", 3: "bpf_array", 4: "bpf_array", 5: "bpf_htab", 6: "bpf_array",
+	7: "bpf_stack_map", 8: "bpf_array", 9: "bpf_htab", 10: "bpf_htab", 11: "lpm_trie",
+	12: "bpf_array", 13: "bpf_htab", 14: "bpf_dtab", 15: "bpf_stab", 16: "bpf_cpu_map",
+	17: "xsk_map", 18: "bpf_shtab", 20: "reuseport_array", 22: "bpf_queue_stack",
+	23: "bpf_queue_stack", 24: "bpf_local_storage_map", 25: "bpf_dtab", 26: "bpf_struct_ops_map",
+	27: "bpf_ringbuf_map", 28: "bpf_local_storage_map", 29: "bpf_local_storage_map",
+	30: "bpf_bloom_filter", 31: "bpf_ringbuf_map", 32: "bpf_local_storage_map", 33: "bpf_arena",
+}
+
+// MapStructName is the kernel struct behind a map of type t ("bpf_map"
+// for a type without its own).
+func MapStructName(t object.MapType) string {
+	if n, ok := mapStructNames[t]; ok {
+		return n
+	}
+	return "bpf_map"
+}
+
+// mapPtrAccess checks a read of the kernel's struct behind a map pointer:
+// reads only, each within one member of the struct's BTF. A scalar member
+// reads as an unknown number. A pointer member is an untrusted kernel
+// pointer in the kernel; the vm has no kernel memory behind it, so it reads
+// as a number too, which the program cannot dereference.
+func (v *verifier) mapPtrAccess(pc int, r asm.Register, t *btf.Struct, off int64, size int, at accType) (value, error) {
+	if at != accRead {
+		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("only read from %s is supported", t.Name))
+	}
+	if off < 0 {
+		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("R%d is %s invalid negative access: off=%d", r, t.Name, off))
+	}
+	if !withinMember(t, uint64(off), uint64(size)) {
+		return value{}, v.fail(pc, syscall.EACCES, fmt.Sprintf("access beyond struct %s at off %d size %d", t.Name, off, size))
+	}
+	return v.loaded(size), nil
+}
+
+// withinMember reports whether [off, off+size) lies inside one scalar,
+// pointer or array-element member of t, looking into nested structs and
+// unions.
+func withinMember(t btf.Type, off, size uint64) bool {
+	for depth := 0; depth < 16; depth++ {
+		switch u := btf.UnderlyingType(t).(type) {
+		case *btf.Struct:
+			return withinMembers(u.Members, off, size)
+		case *btf.Union:
+			return withinMembers(u.Members, off, size)
+		case *btf.Array:
+			n, err := btf.Sizeof(u.Type)
+			if err != nil || n == 0 || off+size > uint64(n)*uint64(u.Nelems) {
+				return false
+			}
+			t, off = u.Type, off%uint64(n)
+			if off+size > uint64(n) {
+				return false
+			}
+		default:
+			n, err := btf.Sizeof(u)
+			return err == nil && off+size <= uint64(n)
+		}
+	}
+	return false
+}
+
+func withinMembers(ms []btf.Member, off, size uint64) bool {
+	for _, m := range ms {
+		if m.BitfieldSize != 0 || m.Offset%8 != 0 {
+			continue
+		}
+		start := uint64(m.Offset / 8)
+		n, err := btf.Sizeof(m.Type)
+		if err != nil || off < start || off >= start+uint64(n) {
+			continue
+		}
+		if withinMember(m.Type, off-start, size) {
+			return true
+		}
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"syscall"
 
 	"github.com/bpfarena/bpfarena/object"
+	"github.com/cilium/ebpf/btf"
 )
 
 // Access is the kind of memory a load, store or atomic reaches through
@@ -31,6 +32,11 @@ type Env struct {
 	// read as unknown numbers, as for a privileged loader (this project's
 	// kernel engine runs as root).
 	StrictStack bool
+	// MapStruct gives the kernel struct behind a map pointer (struct
+	// bpf_arena for an arena, struct bpf_map otherwise), for the
+	// BTF-typed reads the kernel allows through one (arena_base() reads
+	// user_vm_start so). Nil, or a nil result: such reads are rejected.
+	MapStruct func(*object.MapSpec) *btf.Struct
 }
 
 // Result is what the interpreter needs from an accepted program.
