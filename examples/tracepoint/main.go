@@ -24,8 +24,6 @@ import (
 	"os"
 
 	"github.com/bpfarena/bpfarena"
-	"github.com/cilium/ebpf/link"
-	"golang.org/x/sys/unix"
 )
 
 // errSkipped: the environment cannot run the example; the error says why.
@@ -70,20 +68,14 @@ func run(w io.Writer, engine bpfarena.Engine, calls int) error {
 		return fmt.Errorf("%w: count_getpid loaded and verified on the vm; attaching it needs -kernel", errSkipped)
 	}
 
-	prog, err := objs.CountGetpid.EBPF()
+	before := objs.Counts.Get().Calls
+	detach, err := attach(objs)
 	if err != nil {
 		return err
 	}
-	defer prog.Close()
-	tp, err := link.Tracepoint("syscalls", "sys_enter_getpid", prog, nil)
-	if err != nil {
-		return fmt.Errorf("%w: attaching to syscalls/sys_enter_getpid: %v", errSkipped, err)
-	}
-	defer tp.Close()
-
-	before := objs.Counts.Get().Calls
-	for i := 0; i < calls; i++ {
-		unix.Getpid() // a raw syscall each time: no libc caching
+	defer detach()
+	if err := getpids(calls); err != nil {
+		return err
 	}
 	c := objs.Counts.Get()
 	fmt.Fprintf(w, "counted %d getpid calls of pid %d\n", c.Calls-before, pid)
