@@ -24,6 +24,7 @@ import (
 
 	"github.com/bpfarena/bpfarena/arena"
 	"github.com/bpfarena/bpfarena/internal/engine"
+	"github.com/bpfarena/bpfarena/internal/vm"
 	"github.com/bpfarena/bpfarena/object"
 )
 
@@ -43,6 +44,9 @@ var (
 	// ErrReadOnly: the global lives in read-only data (.rodata, .kconfig)
 	// of a loaded collection.
 	ErrReadOnly = errors.New("global is read-only")
+	// ErrPinMismatch: Options.PinPath holds maps that differ from the
+	// object's.
+	ErrPinMismatch = engine.ErrPinMismatch
 )
 
 // LoadSpec parses the BPF ELF object at path. Nothing is loaded.
@@ -98,6 +102,22 @@ type Options struct {
 	InsnBudget uint64
 	// Programs, if set, loads only these programs.
 	Programs []string
+	// PinPath, if set, is a directory that keeps the arena and the maps
+	// beyond this collection and shares them with other loads of the
+	// same object, in this process or others. The first load creates
+	// them there; a later one checks that the object's maps match
+	// (ErrPinMismatch otherwise) and uses them: the arena at the same
+	// address, with its pages, and the globals with their values.
+	// Unpin removes them. On the vm the directory holds the memory
+	// itself (sparse files mapped shared), and only the arena, arrays
+	// and global data can be pinned.
+	PinPath string
+}
+
+// Unpin removes what Load with Options.PinPath keeps in dir. Collections
+// still loaded keep working on their mappings.
+func Unpin(dir string) error {
+	return vm.Unpin(dir)
 }
 
 // RunOptions are the inputs of Program.Test.
@@ -145,6 +165,7 @@ func Load(spec *Spec, opts Options) (*Collection, error) {
 		LogLevel:   opts.LogLevel,
 		InsnBudget: opts.InsnBudget,
 		Programs:   opts.Programs,
+		PinPath:    opts.PinPath,
 	}
 	for _, name := range opts.Programs {
 		if spec.Program(name) == nil {

@@ -54,6 +54,7 @@ func cmdRun(args []string, stdout io.Writer) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	ctxHex := fs.String("ctx", "", "context bytes in `hex` for every program")
 	dataHex := fs.String("data", "", "packet bytes in `hex` (tc, xdp, socket programs)")
+	pin := fs.String("pin", "", "keep the arena and maps in `DIR` and reuse them from an earlier run")
 	var sets multiFlag
 	fs.Var(&sets, "set", "set global `NAME=VALUE` before the first program runs (repeatable)")
 	pos, err := parseFlags(fs, args)
@@ -82,6 +83,11 @@ func cmdRun(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	type setting struct {
+		s, name string
+		b       []byte
+	}
+	var settings []setting
 	for _, s := range sets {
 		name, value, ok := strings.Cut(s, "=")
 		if !ok {
@@ -94,6 +100,12 @@ func cmdRun(args []string, stdout io.Writer) error {
 		b, err := bpfarena.ParseValue(vs, value)
 		if err != nil {
 			return fmt.Errorf("--set %s: %w", s, err)
+		}
+		if *pin != "" {
+			// Pinned globals keep their values across loads: write
+			// them once loaded instead of changing the initial image.
+			settings = append(settings, setting{s, name, b})
+			continue
 		}
 		if err := spec.SetVariable(name, b); err != nil {
 			return fmt.Errorf("--set %s: %w", s, err)
@@ -110,11 +122,20 @@ func cmdRun(args []string, stdout io.Writer) error {
 		}
 	}
 	start := time.Now()
-	coll, err := bpfarena.Load(spec, bpfarena.Options{Engine: eng, Programs: uniq(progs)})
+	coll, err := bpfarena.Load(spec, bpfarena.Options{Engine: eng, Programs: uniq(progs), PinPath: *pin})
 	if err != nil {
 		return err
 	}
 	defer coll.Close()
+	for _, st := range settings {
+		v, err := coll.Variable(st.name)
+		if err == nil {
+			err = v.Write(st.b)
+		}
+		if err != nil {
+			return fmt.Errorf("--set %s: %w", st.s, err)
+		}
+	}
 	out := runOutput{Engine: eng.String(), File: spec.Path, LoadNs: time.Since(start).Nanoseconds(),
 		Programs: []runProgram{}, Faults: []runFault{}}
 	for _, name := range progs {
@@ -237,4 +258,16 @@ func valueText(t btf.Type, v any, depth int) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+func cmdUnpin(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("unpin", flag.ContinueOnError)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: want one pin directory", errUsage)
+	}
+	return bpfarena.Unpin(pos[0])
 }

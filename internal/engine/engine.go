@@ -14,6 +14,10 @@ import (
 // no privileges, a kernel without arenas). The public package re-exports it.
 var ErrNotSupported = errors.New("not supported")
 
+// ErrPinMismatch is returned when a pin directory holds maps that differ
+// from the object's (type, sizes, max_entries, flags, map_extra).
+var ErrPinMismatch = errors.New("pinned maps do not match the object")
+
 // Options are the load options both engines understand.
 type Options struct {
 	// LogLevel is the verifier log level (0: only on failure, 1, 2).
@@ -25,6 +29,9 @@ type Options struct {
 	InsnBudget uint64
 	// Programs, if non-nil, restricts loading to the named programs.
 	Programs []string
+	// PinPath, if set, is the directory the arena and maps are kept in
+	// and shared through.
+	PinPath string
 }
 
 // Collection is a loaded object.

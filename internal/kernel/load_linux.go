@@ -27,6 +27,9 @@ func Load(spec *object.Spec, opts engine.Options) (_ engine.Collection, err erro
 	if spec == nil {
 		return nil, errors.New("kernel: nil spec")
 	}
+	if opts.PinPath != "" {
+		return nil, fmt.Errorf("kernel engine: pinning (%s) is not implemented yet: %w", opts.PinPath, engine.ErrNotSupported)
+	}
 	for _, name := range opts.Programs {
 		if !slices.ContainsFunc(spec.Programs, func(p *object.ProgramSpec) bool { return p.Name == name }) {
 			return nil, fmt.Errorf("kernel: program %q is not in %s", name, spec.Path)

@@ -52,11 +52,60 @@ type vmArena struct {
 	mu     sync.Mutex // serialises alloc, free, reserve and fault-in
 	closed atomic.Bool
 	pub    *arena.Arena
+	// sh, for an arena pinned in a directory, is the state shared with
+	// other processes: the page states above live in it, and the free
+	// range tree is kept there between operations.
+	sh *sharedArena
+}
+
+// Journal kinds: the page operation a process was doing, so that if it
+// dies holding the shared lock the next one can finish it.
+const (
+	opNone uint32 = iota
+	opAlloc
+	opFree
+	opReserve
+	opTouch
+)
+
+// lock takes the arena for one page operation: the process's mutex and,
+// when shared, the cross-process lock, with this process's view of the
+// free ranges brought up to date and the operation noted in the journal.
+func (a *vmArena) lock(op uint32, addr, count uint64) {
+	a.mu.Lock()
+	if a.sh != nil {
+		a.sh.acquire(a)
+		a.sh.begin(op, addr, count)
+	}
+}
+
+func (a *vmArena) unlock() {
+	if a.sh != nil {
+		a.sh.commit(a)
+	}
+	a.mu.Unlock()
+}
+
+// redo finishes an operation a dead process left in the journal. Every
+// operation is idempotent from the state before it (the last committed
+// free ranges), so running it again leaves the arena as if it had
+// completed; the pages of an allocation whose caller died stay allocated.
+func (a *vmArena) redo(op uint32, addr, count uint64) {
+	switch op {
+	case opAlloc:
+		a.allocLocked(addr, uint32(count))
+	case opFree:
+		a.freeLocked(addr, uint32(count))
+	case opReserve:
+		a.reserveLocked(addr, uint32(count))
+	case opTouch:
+		a.touchLocked(addr, count)
+	}
 }
 
 // newArena maps the arena described by spec and copies the initial image
 // of its globals to offset 0.
-func newArena(spec *object.MapSpec) (*vmArena, error) {
+func newArena(spec *object.MapSpec, pin *pinDir) (*vmArena, error) {
 	if spec.KeySize != 0 || spec.ValueSize != 0 || spec.MaxEntries == 0 ||
 		spec.Flags&object.FlagMmapable == 0 ||
 		spec.Flags&^uint32(object.FlagMmapable|object.FlagSegvOnFault|object.FlagNoUserConv) != 0 {
@@ -73,7 +122,14 @@ func newArena(spec *object.MapSpec) (*vmArena, error) {
 		return nil, fmt.Errorf("arena %s: [%#x, %#x) crosses a 4 GiB boundary: %w",
 			spec.Name, spec.MapExtra, spec.MapExtra+size, errRange)
 	}
-	mem, err := mapArena(spec.MapExtra, size)
+	var mem []byte
+	var err error
+	fd := -1
+	if pin != nil {
+		mem, fd, err = pin.mapPinnedArena(spec, size)
+	} else {
+		mem, err = mapArena(spec.MapExtra, size)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("arena %s: %w", spec.Name, err)
 	}
@@ -88,6 +144,18 @@ func newArena(spec *object.MapSpec) (*vmArena, error) {
 	}
 	a.hi = a.start &^ 0xffffffff
 	a.free.set(0, a.pages)
+	if pin != nil {
+		if err := pin.attachShared(a, fd); err != nil {
+			unmapArena(mem)
+			return nil, fmt.Errorf("arena %s: %w", spec.Name, err)
+		}
+		if !pin.created {
+			// The pinned arena keeps its pages and globals.
+			a.pub = arena.Wrap(arena.Geometry{Start: a.start, Pages: a.pages, MaxEntries: a.maxEnt, Flags: a.flags}, a.mem, a)
+			return a, nil
+		}
+		a.sh.store(a)
+	}
 	if n := uint64(len(spec.Contents)); n > 0 {
 		if n > size {
 			a.unmap()
@@ -119,6 +187,9 @@ func (a *vmArena) unmap() {
 		return
 	}
 	unmapArena(a.mem)
+	if a.sh != nil {
+		a.sh.close()
+	}
 }
 
 // pgoff is the kernel's compute_pgoff: the page of a user address,
@@ -217,13 +288,17 @@ func (a *vmArena) allocPages(uaddr uint64, count uint32, flags uint64) uint64 {
 	if flags != 0 || count == 0 || count > a.pages || uaddr%pageSize != 0 {
 		return 0
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.lock(opAlloc, uaddr, uint64(count))
+	defer a.unlock()
 	// Checked under mu, which unmap takes: the memory stays mapped until
 	// this returns.
 	if a.closed.Load() {
 		return 0
 	}
+	return a.allocLocked(uaddr, count)
+}
+
+func (a *vmArena) allocLocked(uaddr uint64, count uint32) uint64 {
 	var pg uint32
 	if uaddr != 0 {
 		pg = a.pgoff(uaddr)
@@ -264,7 +339,16 @@ func (a *vmArena) zero(pg, n uint32) {
 		clear(b)
 		return
 	}
-	dropPages(b)
+	a.drop(pg, pg+n)
+}
+
+// drop gives the memory of pages [lo, hi) back; they read as zero after.
+func (a *vmArena) drop(lo, hi uint32) {
+	if a.sh != nil {
+		a.sh.punch(a.mem, lo, hi)
+		return
+	}
+	dropPages(a.mem[uint64(lo)*pageSize : uint64(hi)*pageSize])
 }
 
 // freePages is bpf_arena_free_pages.
@@ -272,6 +356,15 @@ func (a *vmArena) freePages(uaddr uint64, count uint32) {
 	if uaddr == 0 || count == 0 {
 		return
 	}
+	a.lock(opFree, uaddr, uint64(count))
+	defer a.unlock()
+	if a.closed.Load() {
+		return
+	}
+	a.freeLocked(uaddr, count)
+}
+
+func (a *vmArena) freeLocked(uaddr uint64, count uint32) {
 	u32 := uint64(uint32(uaddr)) &^ (pageSize - 1)
 	full := a.hi + u32
 	end := full + uint64(count)*pageSize
@@ -286,11 +379,6 @@ func (a *vmArena) freePages(uaddr uint64, count uint32) {
 	// full lies below user_vm_start and pgoff wraps past the arena, while
 	// the pages unmapped are those really at full .. end.
 	pg := a.pgoff(full)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.closed.Load() {
-		return
-	}
 	a.free.set(pg, n)
 	// The kernel's page walk covers window offsets u32 .. u32+n pages;
 	// below the arena it finds only extra pages.
@@ -307,7 +395,7 @@ func (a *vmArena) freePages(uaddr uint64, count uint32) {
 	for i := lo; i < hi; i++ {
 		atomic.StoreUint32(&a.state[i], pageAbsent)
 	}
-	dropPages(a.mem[lo*pageSize : hi*pageSize])
+	a.drop(uint32(lo), uint32(hi))
 }
 
 // reservePages is bpf_arena_reserve_pages: 0, -EINVAL or -EBUSY.
@@ -324,11 +412,16 @@ func (a *vmArena) reservePages(uaddr uint64, count uint32) int64 {
 	if uint64(pg)+uint64(count) > uint64(a.pages) {
 		return -int64(eINVAL)
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.lock(opReserve, uaddr, uint64(count))
+	defer a.unlock()
 	if a.closed.Load() {
 		return -int64(eINVAL)
 	}
+	return a.reserveLocked(uaddr, count)
+}
+
+func (a *vmArena) reserveLocked(uaddr uint64, count uint32) int64 {
+	pg := a.pgoff(uaddr)
 	if !a.free.isSet(pg, count) {
 		return -int64(eBUSY)
 	}
@@ -448,12 +541,18 @@ func (a *vmArena) Touch(addr uint64, n uint64) error {
 	if all {
 		return nil
 	}
-	segv := a.flags&object.FlagSegvOnFault != 0
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.lock(opTouch, addr, n)
+	defer a.unlock()
 	if a.closed.Load() {
 		return arena.ErrClosed
 	}
+	return a.touchLocked(addr, n)
+}
+
+func (a *vmArena) touchLocked(addr, n uint64) error {
+	segv := a.flags&object.FlagSegvOnFault != 0
+	first := uint32((addr - a.start) >> pageShift)
+	last := uint32((addr - a.start + n - 1) >> pageShift)
 	for i := first; i <= last; i++ {
 		if a.state[i] == pageAllocated {
 			continue

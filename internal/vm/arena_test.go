@@ -13,7 +13,7 @@ import (
 
 func newTestArena(t testing.TB, pages uint32, flags uint32) *vmArena {
 	t.Helper()
-	a, err := newArena(arenaSpec(pages, flags, 0))
+	a, err := newArena(arenaSpec(pages, flags, 0), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestArenaPlacement(t *testing.T) {
 	}
 	// map_extra: exact placement, and a second arena cannot take it.
 	const extra = 1 << 44
-	a, err := newArena(arenaSpec(16, 0, extra))
+	a, err := newArena(arenaSpec(16, 0, extra), nil)
 	if err != nil {
 		t.Fatalf("map_extra: %v", err)
 	}
@@ -41,7 +41,7 @@ func TestArenaPlacement(t *testing.T) {
 	if a.start != extra {
 		t.Fatalf("start %#x, want %#x", a.start, uint64(extra))
 	}
-	if _, err := newArena(arenaSpec(16, 0, extra)); err == nil {
+	if _, err := newArena(arenaSpec(16, 0, extra), nil); err == nil {
 		t.Fatal("second arena at the same map_extra succeeded")
 	}
 }
@@ -62,7 +62,7 @@ func TestArenaCreateErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, err := newArena(tt.spec)
+			a, err := newArena(tt.spec, nil)
 			if err == nil {
 				a.unmap()
 			}
@@ -616,7 +616,7 @@ func TestArenaStraddle(t *testing.T) {
 // returns an address outside the arena.
 func TestArenaFreeBelowStart(t *testing.T) {
 	const start = 0x7000_0010_0000 // low 32 bits 0x100000
-	a, err := newArena(arenaSpec(8, 0, start))
+	a, err := newArena(arenaSpec(8, 0, start), nil)
 	if err != nil {
 		t.Skipf("map at %#x: %v", uint64(start), err)
 	}
@@ -703,7 +703,7 @@ func TestArenaCmpxchg32(t *testing.T) {
 // TestReserveNULL: NULL is no special case for bpf_arena_reserve_pages
 // (measured): with a start whose low 32 bits are 0 it is page 0.
 func TestReserveNULL(t *testing.T) {
-	a, err := newArena(arenaSpec(4, 0, 0x1001_0000_0000))
+	a, err := newArena(arenaSpec(4, 0, 0x1001_0000_0000), nil)
 	if err != nil {
 		t.Skip(err)
 	}

@@ -68,6 +68,7 @@ type Collection struct {
 	closeOnce sync.Once
 	mu        sync.RWMutex
 	closed    bool
+	unmaps    []func() // shared map memory of a pinned load
 }
 
 var emptyArena = &vmArena{}
@@ -96,10 +97,26 @@ func load(spec *object.Spec, opts engine.Options) (*Collection, error) {
 	if c.budget == 0 {
 		c.budget = DefaultInsnBudget
 	}
+	var pin *pinDir
+	if opts.PinPath != "" {
+		for _, ms := range spec.Maps {
+			if !pinnable(ms) {
+				return nil, fmt.Errorf("map %s: a %v cannot be pinned on the vm engine (only the arena, arrays and global data): %w",
+					ms.Name, ms.Type, engine.ErrNotSupported)
+			}
+		}
+		var err error
+		if pin, err = openPin(opts.PinPath, spec); err != nil {
+			return nil, err
+		}
+	}
 	ok := false
 	defer func() {
 		if !ok {
 			c.Close()
+			if pin != nil {
+				pin.release()
+			}
 		}
 	}()
 	for i, ms := range spec.Maps {
@@ -110,7 +127,7 @@ func load(spec *object.Spec, opts engine.Options) (*Collection, error) {
 			if c.arena != nil {
 				return nil, fmt.Errorf("map %s: only single ARENA map is supported: %w", ms.Name, errInval)
 			}
-			a, err := newArena(ms)
+			a, err := newArena(ms, pin)
 			if err != nil {
 				return nil, err
 			}
@@ -131,6 +148,13 @@ func load(spec *object.Spec, opts engine.Options) (*Collection, error) {
 		m, err := newMap(ms2, h)
 		if err != nil {
 			return nil, err
+		}
+		if pin != nil {
+			unmap, err := pin.backMap(m)
+			if err != nil {
+				return nil, fmt.Errorf("map %s: %w", ms.Name, err)
+			}
+			c.unmaps = append(c.unmaps, unmap)
 		}
 		if ms.Section == ".kconfig" {
 			// As strict as libbpf where the host has a configuration to
@@ -194,6 +218,11 @@ func load(spec *object.Spec, opts engine.Options) (*Collection, error) {
 	}
 	if err := c.fillSlots(); err != nil {
 		return nil, err
+	}
+	if pin != nil {
+		if err := pin.finish(); err != nil {
+			return nil, err
+		}
 	}
 	c.pool.New = func() any { return newMachine(c) }
 	ok = true
@@ -275,6 +304,9 @@ func (c *Collection) Close() error {
 		c.mu.Unlock()
 		if c.arena != nil {
 			c.arena.unmap()
+		}
+		for _, f := range c.unmaps {
+			f()
 		}
 	})
 	return nil
