@@ -129,6 +129,17 @@ type RunResult = engine.RunResult
 // Fault is an arena access to an absent or reserved page during a run.
 type Fault = engine.Fault
 
+// Profile is where a profiled run (RunOptions.Profile) spent its
+// instructions and time, by source line and by function; WriteProfile
+// writes it for go tool pprof.
+type Profile = engine.Profile
+
+// ProfileLine is one source line of a Profile.
+type ProfileLine = engine.ProfileLine
+
+// ProfileFunc is one function of a Profile.
+type ProfileFunc = engine.ProfileFunc
+
 // Collection is a loaded object. Its methods are safe for concurrent use;
 // programs may run concurrently. Close may be called at any time: calls in
 // flight (program runs, map and arena operations, global reads) complete
@@ -370,6 +381,10 @@ func (p *Program) Test(opts RunOptions) (*RunResult, error) {
 	defer c.mu.RUnlock()
 	if c.closed {
 		return nil, fmt.Errorf("program %q: %w", p.spec.Name, ErrClosed)
+	}
+	if opts.Profile && c.engine != VM {
+		return nil, fmt.Errorf("run %s: profiles count the vm's instructions; the %v engine cannot give them: %w",
+			p.spec.Name, c.engine, ErrNotSupported)
 	}
 	res, err := p.p.Run(opts)
 	if err != nil {

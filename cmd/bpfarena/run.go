@@ -3,10 +3,15 @@ package main
 import (
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/bpfarena/bpfarena"
@@ -14,12 +19,87 @@ import (
 )
 
 type runProgram struct {
-	Name     string `json:"name"`
-	Retval   uint32 `json:"retval"`
-	Runs     uint32 `json:"runs"`
-	NsPerRun int64  `json:"ns_per_run"`
-	Output   string `json:"output,omitempty"`
+	Name     string      `json:"name"`
+	Retval   uint32      `json:"retval"`
+	Runs     uint32      `json:"runs"`
+	NsPerRun int64       `json:"ns_per_run"`
+	Output   string      `json:"output,omitempty"`
+	Profile  *runProfile `json:"profile,omitempty"`
 }
+
+// runProfile is a program's profile as run prints it.
+type runProfile struct {
+	Insns      uint64            `json:"insns"`
+	Calls      uint64            `json:"calls"`
+	DurationNs int64             `json:"duration_ns"`
+	Funcs      []runProfileEntry `json:"funcs"`
+	Lines      []runProfileEntry `json:"lines"`
+}
+
+type runProfileEntry struct {
+	Func   string  `json:"func"`
+	Line   string  `json:"line,omitempty"` // file.c:31
+	Source string  `json:"source,omitempty"`
+	Insns  uint64  `json:"insns"`
+	Calls  uint64  `json:"calls,omitempty"`
+	TimeNs int64   `json:"time_ns"`
+	Share  float64 `json:"time_share"`
+}
+
+func newRunProfile(p *bpfarena.Profile) *runProfile {
+	share := func(d time.Duration) float64 {
+		if p.Duration <= 0 {
+			return 0
+		}
+		return float64(d) / float64(p.Duration)
+	}
+	rp := &runProfile{Insns: p.Insns, Calls: p.Calls, DurationNs: p.Duration.Nanoseconds(),
+		Funcs: []runProfileEntry{}, Lines: []runProfileEntry{}}
+	for _, f := range p.Funcs {
+		rp.Funcs = append(rp.Funcs, runProfileEntry{Func: f.Name, Insns: f.Insns, Calls: f.Calls,
+			TimeNs: f.Time.Nanoseconds(), Share: share(f.Time)})
+	}
+	for _, l := range p.Lines {
+		e := runProfileEntry{Func: l.Func, Source: strings.TrimSpace(l.Source), Insns: l.Insns, Calls: l.Calls,
+			TimeNs: l.Time.Nanoseconds(), Share: share(l.Time)}
+		if l.File != "" {
+			e.Line = fmt.Sprintf("%s:%d", filepath.Base(l.File), l.Line)
+		}
+		rp.Lines = append(rp.Lines, e)
+	}
+	return rp
+}
+
+// profileFlag is --profile (print a profile) or --profile=FILE (also write
+// a pprof profile to FILE).
+type profileFlag struct {
+	on   bool
+	file string
+}
+
+func (f *profileFlag) String() string {
+	if f.file != "" {
+		return f.file
+	}
+	return strconv.FormatBool(f.on)
+}
+
+func (f *profileFlag) Set(v string) error {
+	if b, err := strconv.ParseBool(v); err == nil {
+		f.on, f.file = b, ""
+		return nil
+	}
+	if v == "" {
+		return errors.New("want a file name")
+	}
+	f.on, f.file = true, v
+	return nil
+}
+
+func (f *profileFlag) IsBoolFlag() bool { return true }
+
+// profileLines is how many of the hottest lines run prints.
+const profileLines = 12
 
 type runArena struct {
 	UserVMStart  uint64 `json:"user_vm_start"`
@@ -55,6 +135,8 @@ func cmdRun(args []string, stdout io.Writer) error {
 	ctxHex := fs.String("ctx", "", "context bytes in `hex` for every program")
 	dataHex := fs.String("data", "", "packet bytes in `hex` (tc, xdp, socket programs)")
 	pin := fs.String("pin", "", "keep the arena and maps in `DIR` and reuse them from an earlier run")
+	var prof profileFlag
+	fs.Var(&prof, "profile", "count instructions and time per source line and function (vm engine); --profile=`FILE` also writes a pprof profile")
 	var sets multiFlag
 	fs.Var(&sets, "set", "set global `NAME=VALUE` before the first program runs (repeatable)")
 	pos, err := parseFlags(fs, args)
@@ -121,6 +203,9 @@ func cmdRun(args []string, stdout io.Writer) error {
 			return fmt.Errorf("no program %q in %s (it has: %s)", p, spec.Path, strings.Join(names, ", "))
 		}
 	}
+	if prof.on && eng != bpfarena.VM {
+		return fmt.Errorf("%w: --profile needs the vm engine", errUsage)
+	}
 	start := time.Now()
 	coll, err := bpfarena.Load(spec, bpfarena.Options{Engine: eng, Programs: uniq(progs), PinPath: *pin})
 	if err != nil {
@@ -138,13 +223,19 @@ func cmdRun(args []string, stdout io.Writer) error {
 	}
 	out := runOutput{Engine: eng.String(), File: spec.Path, LoadNs: time.Since(start).Nanoseconds(),
 		Programs: []runProgram{}, Faults: []runFault{}}
+	var profiles []*bpfarena.Profile
 	for _, name := range progs {
-		res, err := coll.Program(name).Test(bpfarena.RunOptions{Context: ctx, Data: data, Repeat: uint32(*repeat)})
+		res, err := coll.Program(name).Test(bpfarena.RunOptions{Context: ctx, Data: data, Repeat: uint32(*repeat), Profile: prof.on})
 		if err != nil {
 			return err
 		}
-		out.Programs = append(out.Programs, runProgram{Name: name, Retval: res.Retval, Runs: uint32(*repeat),
-			NsPerRun: res.Duration.Nanoseconds(), Output: res.Output})
+		rp := runProgram{Name: name, Retval: res.Retval, Runs: uint32(*repeat),
+			NsPerRun: res.Duration.Nanoseconds(), Output: res.Output}
+		if res.Profile != nil {
+			profiles = append(profiles, res.Profile)
+			rp.Profile = newRunProfile(res.Profile)
+		}
+		out.Programs = append(out.Programs, rp)
 		for _, f := range res.Faults {
 			out.Faults = append(out.Faults, runFault{Program: f.Program, Kind: string(f.Kind), Address: f.Address, Insn: f.Insn, Line: f.Line})
 		}
@@ -161,6 +252,11 @@ func cmdRun(args []string, stdout io.Writer) error {
 	}
 	if a := coll.Arena(); a != nil {
 		out.Arena = &runArena{UserVMStart: a.Start(), Pages: a.Pages(), PresentPages: a.PresentPages()}
+	}
+	if prof.file != "" {
+		if err := writeProfiles(prof.file, profiles); err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -191,6 +287,11 @@ func printRun(w io.Writer, out runOutput) {
 			for _, line := range strings.Split(strings.TrimRight(p.Output, "\n"), "\n") {
 				fmt.Fprintf(w, "  | %s\n", line)
 			}
+		}
+	}
+	for _, p := range out.Programs {
+		if p.Profile != nil {
+			printProfile(w, p.Name, p.Profile)
 		}
 	}
 	if len(out.Globals) > 0 {
@@ -270,4 +371,41 @@ func cmdUnpin(args []string, stdout io.Writer) error {
 		return fmt.Errorf("%w: want one pin directory", errUsage)
 	}
 	return bpfarena.Unpin(pos[0])
+}
+
+func printProfile(w io.Writer, name string, p *runProfile) {
+	fmt.Fprintf(w, "profile of %s: %d instructions, %d calls, %s\n", name, p.Insns, p.Calls, time.Duration(p.DurationNs))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "  time\tinsns\tcalls\t  function\t")
+	for _, f := range p.Funcs {
+		fmt.Fprintf(tw, "  %.1f%%\t%d\t%d\t  %s\t\n", 100*f.Share, f.Insns, f.Calls, f.Func)
+	}
+	tw.Flush()
+	n := min(len(p.Lines), profileLines)
+	fmt.Fprintf(w, "hottest lines (%d of %d):\n", n, len(p.Lines))
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  time\tinsns\tcalls\tline\tsource")
+	for _, l := range p.Lines[:n] {
+		line := l.Line
+		if line == "" {
+			line = "(no line info) " + l.Func
+		}
+		fmt.Fprintf(tw, "  %5.1f%%\t%d\t%d\t%s\t%s\n", 100*l.Share, l.Insns, l.Calls, line, l.Source)
+	}
+	tw.Flush()
+}
+
+func writeProfiles(path string, ps []*bpfarena.Profile) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--profile: %w", err)
+	}
+	if err := bpfarena.WriteProfile(f, ps...); err != nil {
+		f.Close()
+		return fmt.Errorf("--profile %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("--profile %s: %w", path, err)
+	}
+	return nil
 }

@@ -82,6 +82,11 @@ type RunOptions struct {
 	Repeat uint32
 	// CPU to run on; the vm uses it for bpf_get_smp_processor_id.
 	CPU uint32
+	// Profile counts the instructions each source line and function
+	// executes and estimates their share of the time (vm engine only;
+	// the kernel engine refuses it with ErrNotSupported). Runs are
+	// slower while profiled.
+	Profile bool
 }
 
 // RunResult is the outcome of a test run.
@@ -96,6 +101,61 @@ type RunResult struct {
 	Faults []Fault
 	// Output is what the program printed (bpf_printk, stream output).
 	Output string
+	// Profile is the run's profile when RunOptions.Profile is set.
+	Profile *Profile
+}
+
+// Profile is where the runs of a program spent their instructions and
+// time, by BTF source line and by function. Instruction counts are exact.
+// Time is measured for helper and kfunc calls (their own time, callbacks
+// excluded) and attributed to the line of the call; the rest of the run's
+// time is shared among instructions in proportion to their counts, since
+// timing each instruction would cost more than running it.
+type Profile struct {
+	Program  string
+	Runs     uint32
+	Insns    uint64        // instructions executed by all runs
+	Calls    uint64        // helper and kfunc calls
+	Duration time.Duration // wall time of all runs
+	// Lines and Funcs are sorted hottest first (by time, then by
+	// instructions).
+	Lines []ProfileLine
+	Funcs []ProfileFunc
+	// Insn are the per-instruction counts by instruction index of the
+	// program (an ld_imm64 is one instruction).
+	Insn []ProfileInsn
+}
+
+// ProfileLine is one source line of a profile. Instructions without line
+// info count under an empty File.
+type ProfileLine struct {
+	File   string
+	Line   uint32
+	Source string // the line's text, from BTF
+	Func   string // the function the line's first instruction belongs to
+	Insns  uint64
+	Calls  uint64
+	Time   time.Duration
+}
+
+// ProfileFunc is one function (the program or a subprogram) of a profile.
+type ProfileFunc struct {
+	Name  string
+	Insns uint64
+	Calls uint64
+	Time  time.Duration
+}
+
+// ProfileInsn is the count of one instruction.
+type ProfileInsn struct {
+	Index int // instruction index
+	Slot  int // 8-byte slot, as disassemblers and faults number them
+	Count uint64
+	Calls uint64
+	Time  time.Duration
+	Func  string // the function it belongs to
+	File  string // its source line, if BTF has one
+	Line  uint32
 }
 
 // FaultKind says whether a faulting access read or wrote.

@@ -38,10 +38,12 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 		depth  int
 		nf     int
 		loops  uint64
+		prof   *runProfile
 	}
 	x.stack, x.sb = m.stack[:], m.stackBase
 	x.amem, x.abase, x.asize, x.astate = ar.mem, ar.hi-ar.start, ar.size, ar.state
 	x.depth, x.loops = depth, maxLoops
+	x.prof = m.prof
 	var r [16]uint64 // 16 so that masked indices need no bounds checks
 	r[1], r[2], r[3], r[4], r[5] = r1, r2, r3, r4, r5
 	r[10] = x.sb + uint64(x.depth+1)*frameSize
@@ -204,6 +206,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -214,6 +219,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -224,6 +232,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -234,6 +245,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -244,6 +258,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -254,6 +271,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -264,6 +284,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -274,6 +297,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -284,6 +310,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -294,6 +323,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -304,6 +336,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -314,6 +349,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -324,6 +362,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -334,6 +375,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -344,6 +388,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -354,6 +401,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -364,6 +414,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -374,6 +427,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -384,6 +440,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -394,6 +453,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -404,6 +466,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -414,6 +479,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -424,6 +492,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -434,6 +505,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -444,6 +518,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -454,6 +531,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -464,6 +544,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -474,6 +557,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -484,6 +570,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -494,6 +583,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -504,6 +596,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -514,6 +609,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -524,6 +622,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -534,6 +635,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -544,6 +648,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -554,6 +661,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -564,6 +674,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -574,6 +687,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -584,6 +700,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -594,6 +713,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -604,6 +726,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -614,6 +739,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -624,6 +752,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -634,6 +765,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			}
@@ -877,6 +1011,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				return 0, m.errorf(pc-1, "%v", ErrBudget)
 			}
 			budget -= ran
+			if x.prof != nil {
+				x.prof.seg(bs, pc)
+			}
 			pc = int(in.jt)
 			bs = pc
 		case opMovLsh64K:
@@ -898,6 +1035,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
 				budget -= ran
+				if x.prof != nil {
+					x.prof.seg(bs, pc)
+				}
 				pc = int(in.jt)
 				bs = pc
 			} else {
@@ -917,6 +1057,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				return 0, m.errorf(pc-1, "%v", ErrBudget)
 			}
 			budget -= ran
+			if x.prof != nil {
+				x.prof.seg(bs, pc)
+			}
 			pc = int(in.jt)
 			bs = pc
 		case opCallHelper:
@@ -925,9 +1068,18 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				return 0, m.errorf(pc-1, "%v", ErrBudget)
 			}
 			budget -= ran
+			if x.prof != nil {
+				x.prof.seg(bs, pc)
+			}
 			bs = pc
 			m.budget = budget
-			v, err := m.p.funcs[in.jt](m, r[1], r[2], r[3], r[4], r[5], x.depth)
+			var v uint64
+			var err error
+			if x.prof == nil {
+				v, err = m.p.funcs[in.jt](m, r[1], r[2], r[3], r[4], r[5], x.depth)
+			} else {
+				v, err = x.prof.helper(m, pc-1, m.p.funcs[in.jt], r[1], r[2], r[3], r[4], r[5], x.depth)
+			}
 			budget = m.budget
 			if err != nil {
 				if err != errTailCalled {
@@ -949,6 +1101,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				return 0, m.errorf(pc-1, "%v", ErrBudget)
 			}
 			budget -= ran
+			if x.prof != nil {
+				x.prof.seg(bs, pc)
+			}
 			if x.nf == 0 {
 				m.budget = budget
 				return r[0], nil

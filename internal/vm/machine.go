@@ -73,8 +73,9 @@ type machine struct {
 	output      []byte
 	cpu         uint32
 	stackRegion region
-	held        []uint64 // resilient spin locks this run holds
-	tailCalls   int      // tail calls this run has made
+	held        []uint64    // resilient spin locks this run holds
+	tailCalls   int         // tail calls this run has made
+	prof        *runProfile // nil unless the run is profiled
 }
 
 func newMachine(c *Collection) *machine {

@@ -360,6 +360,7 @@ func (p *Program) Run(opts engine.RunOptions) (engine.RunResult, error) {
 		m.faults = nil
 		m.output = nil
 		m.held = m.held[:0]
+		m.prof = nil
 		c.pool.Put(m)
 	}()
 	m.p = p.p
@@ -422,6 +423,9 @@ func (p *Program) Run(opts engine.RunOptions) (engine.RunResult, error) {
 		n = 1
 	}
 	var res engine.RunResult
+	if opts.Profile {
+		m.prof = newRunProfile(len(p.p.code))
+	}
 	start := time.Now()
 	for i := uint32(0); i < n; i++ {
 		m.budget = c.budget
@@ -435,7 +439,11 @@ func (p *Program) Run(opts engine.RunOptions) (engine.RunResult, error) {
 		}
 		res.Retval = uint32(r0)
 	}
-	res.Duration = time.Since(start) / time.Duration(n)
+	total := time.Since(start)
+	res.Duration = total / time.Duration(n)
+	if m.prof != nil {
+		res.Profile = m.prof.build(p.p, n, total)
+	}
 	res.Faults = m.faults
 	res.Output = string(m.output)
 	if pkt != nil {
