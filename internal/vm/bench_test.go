@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bpfarena/bpfarena/asm"
 	"github.com/bpfarena/bpfarena/internal/engine"
@@ -27,17 +28,26 @@ func xorshiftProg(n int64) []asm.Instruction {
 	}
 }
 
+// reportPer reports wall and CPU nanoseconds per unit of work.
+func reportPer(b *testing.B, cpu0 time.Duration, units float64, unit string) {
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/units, "ns/"+unit)
+	if cpu := cpuTime() - cpu0; cpu0 > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/units, "cpu-ns/"+unit)
+	}
+}
+
 func BenchmarkInterpreter(b *testing.B) {
 	const rounds = 100000
 	c := mustLoad(b, &object.Spec{Programs: []*object.ProgramSpec{progSpec("p", xorshiftProg(rounds))}})
 	p := c.progs["p"]
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		if _, err := p.Run(engine.RunOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(rounds*11+3), "ns/insn")
+	reportPer(b, cpu0, rounds*11+3, "insn")
 }
 
 func BenchmarkArenaAllocFree(b *testing.B) {
@@ -92,12 +102,13 @@ func BenchmarkHelperCall(b *testing.B) {
 	})}})
 	p := c.progs["p"]
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		if _, err := p.Run(engine.RunOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/rounds, "ns/call")
+	reportPer(b, cpu0, rounds, "call")
 }
 
 func BenchmarkArenaChurn16(b *testing.B) {
@@ -161,14 +172,14 @@ var benchPrograms = []struct {
 	units float64
 	unit  string
 }{
-	{"xorshift", 1000000, "ns/round"},
-	{"kfunc_loop", 1000000, "ns/call"},
-	{"arena_rw", 100000, "ns/round"},
-	{"htab_bench", 2000, "ns/op-key"},
-	{"htab_big", 200000, "ns/op-key"},
-	{"list_walk", 10000, "ns/node"},
-	{"alloc_free", 1000, "ns/pair"},
-	{"churn16", 1000, "ns/pair"},
+	{"xorshift", 1000000, "round"},
+	{"kfunc_loop", 1000000, "call"},
+	{"arena_rw", 100000, "round"},
+	{"htab_bench", 2000, "op-key"},
+	{"htab_big", 200000, "op-key"},
+	{"list_walk", 10000, "node"},
+	{"alloc_free", 1000, "pair"},
+	{"churn16", 1000, "pair"},
 }
 
 // BenchmarkExamples runs the benchmark object's programs (the figures
@@ -193,12 +204,13 @@ func BenchmarkExamples(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Run(bp.name, func(b *testing.B) {
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				if _, err := p.Run(engine.RunOptions{}); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/bp.units, bp.unit)
+			reportPer(b, cpu0, bp.units, bp.unit)
 		})
 	}
 }
