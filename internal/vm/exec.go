@@ -28,10 +28,16 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 	// two pages needs both present: the CPU faults before it writes any
 	// byte of a store. Arena instructions are only decoded when the
 	// collection has an arena, so x.asize >= 4096.
+	//
+	// What is live from one instruction to the next in registers is pc
+	// alone: bs and the budget live in x, and the cases that call out
+	// save pc in x.pc around the call, since the register allocator
+	// otherwise stores every value live across any call in the loop at
+	// the top of every iteration.
 	var x struct {
-		stack  []byte
+		stack  *[stackSize]byte
 		sb     uint64
-		amem   []byte
+		amem   unsafe.Pointer // ar.mem's first byte
 		abase  uint64
 		asize  uint64
 		astate []uint32
@@ -39,9 +45,12 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 		nf     int
 		loops  uint64
 		prof   *runProfile
+		pc     int
+		bs     int
+		budget uint64
 	}
-	x.stack, x.sb = m.stack[:], m.stackBase
-	x.amem, x.abase, x.asize, x.astate = ar.mem, ar.hi-ar.start, ar.size, ar.state
+	x.stack, x.sb = &m.stack, m.stackBase
+	x.amem, x.abase, x.asize, x.astate = unsafe.Pointer(unsafe.SliceData(ar.mem)), ar.hi-ar.start, ar.size, ar.state
 	x.depth, x.loops = depth, maxLoops
 	x.prof = m.prof
 	var r [16]uint64 // 16 so that masked indices need no bounds checks
@@ -50,16 +59,24 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 	var frames [maxFrames]frame
 	// The budget counts instructions exactly but is charged only when
 	// control leaves straight-line code (a taken jump, a call, an exit):
-	// bs is where the current run of instructions began, so pc-bs is
+	// x.bs is where the current run of instructions began, so pc-x.bs is
 	// what it executed. Straight-line code is no longer than the
-	// program, so the budget still bounds every run. It lives in a
-	// local for speed; helpers that re-enter the interpreter see and
-	// update it through m.budget. After an error the run is over and the
-	// remaining budget does not matter.
-	budget := m.budget
-	bs := pc
+	// program, so the budget still bounds every run. Helpers that
+	// re-enter the interpreter see and update it through m.budget. After
+	// an error the run is over and the remaining budget does not matter.
+	x.budget = m.budget
+	x.bs = pc
+	// pc needs no bounds check: decoding resolves every jump, call and
+	// callback to an instruction of the program, a fused pair is never
+	// the last instruction, and the sentinel after the last instruction
+	// stops a run that reaches it.
+	code0 := unsafe.Pointer(unsafe.SliceData(code))
+	funcs := m.p.funcs
+	if pc < 0 || pc >= len(code) {
+		return 0, m.errorf(pc, "entry %d outside the program", pc)
+	}
 	for {
-		in := &code[pc]
+		in := (*insn)(unsafe.Add(code0, uintptr(pc)*unsafe.Sizeof(insn{})))
 		pc++
 		switch in.op {
 		case opAdd64X:
@@ -201,795 +218,906 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 			r[in.dst&15] = bits.ReverseBytes64(r[in.dst&15])
 		case opJeq64X:
 			if r[in.dst&15] == r[in.src&15] {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJeq64K:
 			if r[in.dst&15] == in.imm {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJeq32X:
 			if uint32(r[in.dst&15]) == uint32(r[in.src&15]) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJeq32K:
 			if uint32(r[in.dst&15]) == uint32(in.imm) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJne64X:
 			if r[in.dst&15] != r[in.src&15] {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJne64K:
 			if r[in.dst&15] != in.imm {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJne32X:
 			if uint32(r[in.dst&15]) != uint32(r[in.src&15]) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJne32K:
 			if uint32(r[in.dst&15]) != uint32(in.imm) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJgt64X:
 			if r[in.dst&15] > r[in.src&15] {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJgt64K:
 			if r[in.dst&15] > in.imm {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJgt32X:
 			if uint32(r[in.dst&15]) > uint32(r[in.src&15]) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJgt32K:
 			if uint32(r[in.dst&15]) > uint32(in.imm) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJge64X:
 			if r[in.dst&15] >= r[in.src&15] {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJge64K:
 			if r[in.dst&15] >= in.imm {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJge32X:
 			if uint32(r[in.dst&15]) >= uint32(r[in.src&15]) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJge32K:
 			if uint32(r[in.dst&15]) >= uint32(in.imm) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJlt64X:
 			if r[in.dst&15] < r[in.src&15] {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJlt64K:
 			if r[in.dst&15] < in.imm {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJlt32X:
 			if uint32(r[in.dst&15]) < uint32(r[in.src&15]) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJlt32K:
 			if uint32(r[in.dst&15]) < uint32(in.imm) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJle64X:
 			if r[in.dst&15] <= r[in.src&15] {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJle64K:
 			if r[in.dst&15] <= in.imm {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJle32X:
 			if uint32(r[in.dst&15]) <= uint32(r[in.src&15]) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJle32K:
 			if uint32(r[in.dst&15]) <= uint32(in.imm) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJsgt64X:
 			if int64(r[in.dst&15]) > int64(r[in.src&15]) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJsgt64K:
 			if int64(r[in.dst&15]) > int64(in.imm) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJsgt32X:
 			if int32(r[in.dst&15]) > int32(r[in.src&15]) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJsgt32K:
 			if int32(r[in.dst&15]) > int32(in.imm) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJsge64X:
 			if int64(r[in.dst&15]) >= int64(r[in.src&15]) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJsge64K:
 			if int64(r[in.dst&15]) >= int64(in.imm) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJsge32X:
 			if int32(r[in.dst&15]) >= int32(r[in.src&15]) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJsge32K:
 			if int32(r[in.dst&15]) >= int32(in.imm) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJslt64X:
 			if int64(r[in.dst&15]) < int64(r[in.src&15]) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJslt64K:
 			if int64(r[in.dst&15]) < int64(in.imm) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJslt32X:
 			if int32(r[in.dst&15]) < int32(r[in.src&15]) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJslt32K:
 			if int32(r[in.dst&15]) < int32(in.imm) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJsle64X:
 			if int64(r[in.dst&15]) <= int64(r[in.src&15]) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJsle64K:
 			if int64(r[in.dst&15]) <= int64(in.imm) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJsle32X:
 			if int32(r[in.dst&15]) <= int32(r[in.src&15]) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJsle32K:
 			if int32(r[in.dst&15]) <= int32(in.imm) {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJset64X:
 			if r[in.dst&15]&r[in.src&15] != 0 {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJset64K:
 			if r[in.dst&15]&in.imm != 0 {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJset32X:
 			if uint32(r[in.dst&15])&uint32(r[in.src&15]) != 0 {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opJset32K:
 			if uint32(r[in.dst&15])&uint32(in.imm) != 0 {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			}
 		case opLdxB:
 			a := r[in.src&15] + in.imm
 			if a-x.sb <= stackSize-1 {
 				r[in.dst&15] = uint64(*(*uint8)(unsafe.Pointer(&x.stack[a-x.sb])))
-			} else if v, err := m.loadOther(a, 1, pc-1); err != nil {
-				return 0, err
 			} else {
-				r[in.dst&15] = v
+				d := in.dst & 15
+				x.pc = pc
+				v, err := m.loadOther(a, 1, pc-1)
+				if err != nil {
+					return 0, err
+				}
+				pc = x.pc
+				r[d] = v
 			}
 		case opLdxH:
 			a := r[in.src&15] + in.imm
 			if a-x.sb <= stackSize-2 {
 				r[in.dst&15] = uint64(*(*uint16)(unsafe.Pointer(&x.stack[a-x.sb])))
-			} else if v, err := m.loadOther(a, 2, pc-1); err != nil {
-				return 0, err
 			} else {
-				r[in.dst&15] = v
+				d := in.dst & 15
+				x.pc = pc
+				v, err := m.loadOther(a, 2, pc-1)
+				if err != nil {
+					return 0, err
+				}
+				pc = x.pc
+				r[d] = v
 			}
 		case opLdxW:
 			a := r[in.src&15] + in.imm
 			if a-x.sb <= stackSize-4 {
 				r[in.dst&15] = uint64(*(*uint32)(unsafe.Pointer(&x.stack[a-x.sb])))
-			} else if v, err := m.loadOther(a, 4, pc-1); err != nil {
-				return 0, err
 			} else {
-				r[in.dst&15] = v
+				d := in.dst & 15
+				x.pc = pc
+				v, err := m.loadOther(a, 4, pc-1)
+				if err != nil {
+					return 0, err
+				}
+				pc = x.pc
+				r[d] = v
 			}
 		case opLdxDW:
 			a := r[in.src&15] + in.imm
 			if a-x.sb <= stackSize-8 {
 				r[in.dst&15] = uint64(*(*uint64)(unsafe.Pointer(&x.stack[a-x.sb])))
-			} else if v, err := m.loadOther(a, 8, pc-1); err != nil {
-				return 0, err
 			} else {
-				r[in.dst&15] = v
+				d := in.dst & 15
+				x.pc = pc
+				v, err := m.loadOther(a, 8, pc-1)
+				if err != nil {
+					return 0, err
+				}
+				pc = x.pc
+				r[d] = v
 			}
 		case opLdxsB:
 			a := r[in.src&15] + in.imm
 			if a-x.sb <= stackSize-1 {
 				r[in.dst&15] = uint64(int64(*(*int8)(unsafe.Pointer(&x.stack[a-x.sb]))))
-			} else if v, err := m.loadOther(a, 1, pc-1); err != nil {
-				return 0, err
 			} else {
-				r[in.dst&15] = uint64(int64(int8(v)))
+				d := in.dst & 15
+				x.pc = pc
+				v, err := m.loadOther(a, 1, pc-1)
+				if err != nil {
+					return 0, err
+				}
+				pc = x.pc
+				r[d] = uint64(int64(int8(v)))
 			}
 		case opLdxsH:
 			a := r[in.src&15] + in.imm
 			if a-x.sb <= stackSize-2 {
 				r[in.dst&15] = uint64(int64(*(*int16)(unsafe.Pointer(&x.stack[a-x.sb]))))
-			} else if v, err := m.loadOther(a, 2, pc-1); err != nil {
-				return 0, err
 			} else {
-				r[in.dst&15] = uint64(int64(int16(v)))
+				d := in.dst & 15
+				x.pc = pc
+				v, err := m.loadOther(a, 2, pc-1)
+				if err != nil {
+					return 0, err
+				}
+				pc = x.pc
+				r[d] = uint64(int64(int16(v)))
 			}
 		case opLdxsW:
 			a := r[in.src&15] + in.imm
 			if a-x.sb <= stackSize-4 {
 				r[in.dst&15] = uint64(int64(*(*int32)(unsafe.Pointer(&x.stack[a-x.sb]))))
-			} else if v, err := m.loadOther(a, 4, pc-1); err != nil {
-				return 0, err
 			} else {
-				r[in.dst&15] = uint64(int64(int32(v)))
+				d := in.dst & 15
+				x.pc = pc
+				v, err := m.loadOther(a, 4, pc-1)
+				if err != nil {
+					return 0, err
+				}
+				pc = x.pc
+				r[d] = uint64(int64(int32(v)))
 			}
 		case opStxB:
 			a := r[in.dst&15] + uint64(int64(in.off))
 			if a-x.sb <= stackSize-1 {
 				*(*uint8)(unsafe.Pointer(&x.stack[a-x.sb])) = uint8(r[in.src&15])
-			} else if err := m.storeOther(a, 1, r[in.src&15], pc-1); err != nil {
-				return 0, err
+			} else {
+				x.pc = pc
+				if err := m.storeOther(a, 1, r[in.src&15], pc-1); err != nil {
+					return 0, err
+				}
+				pc = x.pc
 			}
 		case opStB:
 			a := r[in.dst&15] + uint64(int64(in.off))
 			if a-x.sb <= stackSize-1 {
 				*(*uint8)(unsafe.Pointer(&x.stack[a-x.sb])) = uint8(in.imm)
-			} else if err := m.storeOther(a, 1, in.imm, pc-1); err != nil {
-				return 0, err
+			} else {
+				x.pc = pc
+				if err := m.storeOther(a, 1, in.imm, pc-1); err != nil {
+					return 0, err
+				}
+				pc = x.pc
 			}
 		case opStxH:
 			a := r[in.dst&15] + uint64(int64(in.off))
 			if a-x.sb <= stackSize-2 {
 				*(*uint16)(unsafe.Pointer(&x.stack[a-x.sb])) = uint16(r[in.src&15])
-			} else if err := m.storeOther(a, 2, r[in.src&15], pc-1); err != nil {
-				return 0, err
+			} else {
+				x.pc = pc
+				if err := m.storeOther(a, 2, r[in.src&15], pc-1); err != nil {
+					return 0, err
+				}
+				pc = x.pc
 			}
 		case opStH:
 			a := r[in.dst&15] + uint64(int64(in.off))
 			if a-x.sb <= stackSize-2 {
 				*(*uint16)(unsafe.Pointer(&x.stack[a-x.sb])) = uint16(in.imm)
-			} else if err := m.storeOther(a, 2, in.imm, pc-1); err != nil {
-				return 0, err
+			} else {
+				x.pc = pc
+				if err := m.storeOther(a, 2, in.imm, pc-1); err != nil {
+					return 0, err
+				}
+				pc = x.pc
 			}
 		case opStxW:
 			a := r[in.dst&15] + uint64(int64(in.off))
 			if a-x.sb <= stackSize-4 {
 				*(*uint32)(unsafe.Pointer(&x.stack[a-x.sb])) = uint32(r[in.src&15])
-			} else if err := m.storeOther(a, 4, r[in.src&15], pc-1); err != nil {
-				return 0, err
+			} else {
+				x.pc = pc
+				if err := m.storeOther(a, 4, r[in.src&15], pc-1); err != nil {
+					return 0, err
+				}
+				pc = x.pc
 			}
 		case opStW:
 			a := r[in.dst&15] + uint64(int64(in.off))
 			if a-x.sb <= stackSize-4 {
 				*(*uint32)(unsafe.Pointer(&x.stack[a-x.sb])) = uint32(in.imm)
-			} else if err := m.storeOther(a, 4, in.imm, pc-1); err != nil {
-				return 0, err
+			} else {
+				x.pc = pc
+				if err := m.storeOther(a, 4, in.imm, pc-1); err != nil {
+					return 0, err
+				}
+				pc = x.pc
 			}
 		case opStxDW:
 			a := r[in.dst&15] + uint64(int64(in.off))
 			if a-x.sb <= stackSize-8 {
 				*(*uint64)(unsafe.Pointer(&x.stack[a-x.sb])) = uint64(r[in.src&15])
-			} else if err := m.storeOther(a, 8, r[in.src&15], pc-1); err != nil {
-				return 0, err
+			} else {
+				x.pc = pc
+				if err := m.storeOther(a, 8, r[in.src&15], pc-1); err != nil {
+					return 0, err
+				}
+				pc = x.pc
 			}
 		case opStDW:
 			a := r[in.dst&15] + uint64(int64(in.off))
 			if a-x.sb <= stackSize-8 {
 				*(*uint64)(unsafe.Pointer(&x.stack[a-x.sb])) = uint64(in.imm)
-			} else if err := m.storeOther(a, 8, in.imm, pc-1); err != nil {
-				return 0, err
+			} else {
+				x.pc = pc
+				if err := m.storeOther(a, 8, in.imm, pc-1); err != nil {
+					return 0, err
+				}
+				pc = x.pc
 			}
 		case opALdxB:
 			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-1 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated {
-				r[in.dst&15] = uint64(*(*uint8)(unsafe.Pointer(&x.amem[off])))
+				r[in.dst&15] = uint64(*(*uint8)(unsafe.Add(x.amem, off)))
 			} else {
-				r[in.dst&15] = m.arenaLoadMiss(r[in.src&15], in.off, 1, pc-1)
+				d := in.dst & 15
+				x.pc = pc
+				v := m.arenaLoadMiss(r[in.src&15], in.off, 1, pc-1)
+				pc = x.pc
+				r[d] = v
 			}
 		case opALdxH:
 			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-2 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&x.astate[(off+1)>>pageShift]) == pageAllocated) {
-				r[in.dst&15] = uint64(*(*uint16)(unsafe.Pointer(&x.amem[off])))
+				r[in.dst&15] = uint64(*(*uint16)(unsafe.Add(x.amem, off)))
 			} else {
-				r[in.dst&15] = m.arenaLoadMiss(r[in.src&15], in.off, 2, pc-1)
+				d := in.dst & 15
+				x.pc = pc
+				v := m.arenaLoadMiss(r[in.src&15], in.off, 2, pc-1)
+				pc = x.pc
+				r[d] = v
 			}
 		case opALdxW:
 			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-4 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&x.astate[(off+3)>>pageShift]) == pageAllocated) {
-				r[in.dst&15] = uint64(*(*uint32)(unsafe.Pointer(&x.amem[off])))
+				r[in.dst&15] = uint64(*(*uint32)(unsafe.Add(x.amem, off)))
 			} else {
-				r[in.dst&15] = m.arenaLoadMiss(r[in.src&15], in.off, 4, pc-1)
+				d := in.dst & 15
+				x.pc = pc
+				v := m.arenaLoadMiss(r[in.src&15], in.off, 4, pc-1)
+				pc = x.pc
+				r[d] = v
 			}
 		case opALdxDW:
 			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-8 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-8 || atomic.LoadUint32(&x.astate[(off+7)>>pageShift]) == pageAllocated) {
-				r[in.dst&15] = uint64(*(*uint64)(unsafe.Pointer(&x.amem[off])))
+				r[in.dst&15] = uint64(*(*uint64)(unsafe.Add(x.amem, off)))
 			} else {
-				r[in.dst&15] = m.arenaLoadMiss(r[in.src&15], in.off, 8, pc-1)
+				d := in.dst & 15
+				x.pc = pc
+				v := m.arenaLoadMiss(r[in.src&15], in.off, 8, pc-1)
+				pc = x.pc
+				r[d] = v
 			}
 		case opALdxsB:
 			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-1 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated {
-				r[in.dst&15] = uint64(int64(*(*int8)(unsafe.Pointer(&x.amem[off]))))
+				r[in.dst&15] = uint64(int64(*(*int8)(unsafe.Add(x.amem, off))))
 			} else {
-				r[in.dst&15] = uint64(int64(int8(m.arenaLoadMiss(r[in.src&15], in.off, 1, pc-1))))
+				d := in.dst & 15
+				x.pc = pc
+				v := m.arenaLoadMiss(r[in.src&15], in.off, 1, pc-1)
+				pc = x.pc
+				r[d] = uint64(int64(int8(v)))
 			}
 		case opALdxsH:
 			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-2 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&x.astate[(off+1)>>pageShift]) == pageAllocated) {
-				r[in.dst&15] = uint64(int64(*(*int16)(unsafe.Pointer(&x.amem[off]))))
+				r[in.dst&15] = uint64(int64(*(*int16)(unsafe.Add(x.amem, off))))
 			} else {
-				r[in.dst&15] = uint64(int64(int16(m.arenaLoadMiss(r[in.src&15], in.off, 2, pc-1))))
+				d := in.dst & 15
+				x.pc = pc
+				v := m.arenaLoadMiss(r[in.src&15], in.off, 2, pc-1)
+				pc = x.pc
+				r[d] = uint64(int64(int16(v)))
 			}
 		case opALdxsW:
 			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-4 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&x.astate[(off+3)>>pageShift]) == pageAllocated) {
-				r[in.dst&15] = uint64(int64(*(*int32)(unsafe.Pointer(&x.amem[off]))))
+				r[in.dst&15] = uint64(int64(*(*int32)(unsafe.Add(x.amem, off))))
 			} else {
-				r[in.dst&15] = uint64(int64(int32(m.arenaLoadMiss(r[in.src&15], in.off, 4, pc-1))))
+				d := in.dst & 15
+				x.pc = pc
+				v := m.arenaLoadMiss(r[in.src&15], in.off, 4, pc-1)
+				pc = x.pc
+				r[d] = uint64(int64(int32(v)))
 			}
 		case opAStxB:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-1 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated {
-				*(*uint8)(unsafe.Pointer(&x.amem[off])) = uint8(r[in.src&15])
+				*(*uint8)(unsafe.Add(x.amem, off)) = uint8(r[in.src&15])
 			} else {
+				x.pc = pc
 				m.arenaStoreMiss(r[in.dst&15], in.off, 1, r[in.src&15], pc-1)
+				pc = x.pc
 			}
 		case opAStB:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-1 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated {
-				*(*uint8)(unsafe.Pointer(&x.amem[off])) = uint8(in.imm)
+				*(*uint8)(unsafe.Add(x.amem, off)) = uint8(in.imm)
 			} else {
+				x.pc = pc
 				m.arenaStoreMiss(r[in.dst&15], in.off, 1, in.imm, pc-1)
+				pc = x.pc
 			}
 		case opAStxH:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-2 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&x.astate[(off+1)>>pageShift]) == pageAllocated) {
-				*(*uint16)(unsafe.Pointer(&x.amem[off])) = uint16(r[in.src&15])
+				*(*uint16)(unsafe.Add(x.amem, off)) = uint16(r[in.src&15])
 			} else {
+				x.pc = pc
 				m.arenaStoreMiss(r[in.dst&15], in.off, 2, r[in.src&15], pc-1)
+				pc = x.pc
 			}
 		case opAStH:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-2 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-2 || atomic.LoadUint32(&x.astate[(off+1)>>pageShift]) == pageAllocated) {
-				*(*uint16)(unsafe.Pointer(&x.amem[off])) = uint16(in.imm)
+				*(*uint16)(unsafe.Add(x.amem, off)) = uint16(in.imm)
 			} else {
+				x.pc = pc
 				m.arenaStoreMiss(r[in.dst&15], in.off, 2, in.imm, pc-1)
+				pc = x.pc
 			}
 		case opAStxW:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-4 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&x.astate[(off+3)>>pageShift]) == pageAllocated) {
-				*(*uint32)(unsafe.Pointer(&x.amem[off])) = uint32(r[in.src&15])
+				*(*uint32)(unsafe.Add(x.amem, off)) = uint32(r[in.src&15])
 			} else {
+				x.pc = pc
 				m.arenaStoreMiss(r[in.dst&15], in.off, 4, r[in.src&15], pc-1)
+				pc = x.pc
 			}
 		case opAStW:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-4 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-4 || atomic.LoadUint32(&x.astate[(off+3)>>pageShift]) == pageAllocated) {
-				*(*uint32)(unsafe.Pointer(&x.amem[off])) = uint32(in.imm)
+				*(*uint32)(unsafe.Add(x.amem, off)) = uint32(in.imm)
 			} else {
+				x.pc = pc
 				m.arenaStoreMiss(r[in.dst&15], in.off, 4, in.imm, pc-1)
+				pc = x.pc
 			}
 		case opAStxDW:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-8 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-8 || atomic.LoadUint32(&x.astate[(off+7)>>pageShift]) == pageAllocated) {
-				*(*uint64)(unsafe.Pointer(&x.amem[off])) = uint64(r[in.src&15])
+				*(*uint64)(unsafe.Add(x.amem, off)) = uint64(r[in.src&15])
 			} else {
+				x.pc = pc
 				m.arenaStoreMiss(r[in.dst&15], in.off, 8, r[in.src&15], pc-1)
+				pc = x.pc
 			}
 		case opAStDW:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-8 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
 				(off&(pageSize-1) <= pageSize-8 || atomic.LoadUint32(&x.astate[(off+7)>>pageShift]) == pageAllocated) {
-				*(*uint64)(unsafe.Pointer(&x.amem[off])) = uint64(in.imm)
+				*(*uint64)(unsafe.Add(x.amem, off)) = uint64(in.imm)
 			} else {
+				x.pc = pc
 				m.arenaStoreMiss(r[in.dst&15], in.off, 8, in.imm, pc-1)
+				pc = x.pc
 			}
 		case opLdImm64:
 			r[in.dst&15] = in.imm
@@ -1006,16 +1134,16 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				r[in.dst&15] = 0
 			}
 		case opJa:
-			ran := uint64(pc - bs)
-			if ran > budget {
+			ran := uint64(pc - x.bs)
+			if ran > x.budget {
 				return 0, m.errorf(pc-1, "%v", ErrBudget)
 			}
-			budget -= ran
+			x.budget -= ran
 			if x.prof != nil {
-				x.prof.seg(bs, pc)
+				x.prof.seg(x.bs, pc)
 			}
 			pc = int(in.jt)
-			bs = pc
+			x.bs = pc
 		case opMovLsh64K:
 			r[in.dst&15] = r[in.src&15] << (in.imm & 63)
 			pc++
@@ -1030,16 +1158,16 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 			pc++
 		case opMayGoto:
 			if x.loops == 0 {
-				ran := uint64(pc - bs)
-				if ran > budget {
+				ran := uint64(pc - x.bs)
+				if ran > x.budget {
 					return 0, m.errorf(pc-1, "%v", ErrBudget)
 				}
-				budget -= ran
+				x.budget -= ran
 				if x.prof != nil {
-					x.prof.seg(bs, pc)
+					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
-				bs = pc
+				x.bs = pc
 			} else {
 				x.loops--
 			}
@@ -1052,35 +1180,37 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 			x.depth++
 			r[10] = x.sb + uint64(x.depth+1)*frameSize
 			x.loops = maxLoops
-			ran := uint64(pc - bs)
-			if ran > budget {
+			ran := uint64(pc - x.bs)
+			if ran > x.budget {
 				return 0, m.errorf(pc-1, "%v", ErrBudget)
 			}
-			budget -= ran
+			x.budget -= ran
 			if x.prof != nil {
-				x.prof.seg(bs, pc)
+				x.prof.seg(x.bs, pc)
 			}
 			pc = int(in.jt)
-			bs = pc
+			x.bs = pc
 		case opCallHelper:
-			ran := uint64(pc - bs)
-			if ran > budget {
+			ran := uint64(pc - x.bs)
+			if ran > x.budget {
 				return 0, m.errorf(pc-1, "%v", ErrBudget)
 			}
-			budget -= ran
+			x.budget -= ran
 			if x.prof != nil {
-				x.prof.seg(bs, pc)
+				x.prof.seg(x.bs, pc)
 			}
-			bs = pc
-			m.budget = budget
+			x.bs = pc
+			x.pc = pc
+			m.budget = x.budget
 			var v uint64
 			var err error
 			if x.prof == nil {
-				v, err = m.p.funcs[in.jt](m, r[1], r[2], r[3], r[4], r[5], x.depth)
+				v, err = funcs[in.jt](m, r[1], r[2], r[3], r[4], r[5], x.depth)
 			} else {
-				v, err = x.prof.helper(m, pc-1, m.p.funcs[in.jt], r[1], r[2], r[3], r[4], r[5], x.depth)
+				v, err = x.prof.helper(m, pc-1, funcs[in.jt], r[1], r[2], r[3], r[4], r[5], x.depth)
 			}
-			budget = m.budget
+			x.budget = m.budget
+			pc = x.pc
 			if err != nil {
 				if err != errTailCalled {
 					return 0, m.wrapf(pc-1, err)
@@ -1096,36 +1226,41 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 			// verifier assumes, so programs cannot rely on them.
 			r[1], r[2], r[3], r[4], r[5] = 0, 0, 0, 0, 0
 		case opExit:
-			ran := uint64(pc - bs)
-			if ran > budget {
+			ran := uint64(pc - x.bs)
+			if ran > x.budget {
 				return 0, m.errorf(pc-1, "%v", ErrBudget)
 			}
-			budget -= ran
+			x.budget -= ran
 			if x.prof != nil {
-				x.prof.seg(bs, pc)
+				x.prof.seg(x.bs, pc)
 			}
 			if x.nf == 0 {
-				m.budget = budget
+				m.budget = x.budget
 				return r[0], nil
 			}
 			x.nf--
 			f := &frames[x.nf]
 			pc = f.ret
-			bs = pc
+			x.bs = pc
 			r[6], r[7], r[8], r[9], r[10] = f.r6, f.r7, f.r8, f.r9, f.r10
 			x.loops = f.loops
 			x.depth--
 		case opAtomic:
+			x.pc = pc
 			v, reg, err := m.atomicOther(in, r[in.dst&15], r[in.src&15], r[0], pc-1)
 			if err != nil {
 				return 0, err
 			}
+			pc = x.pc
 			if reg >= 0 {
-				r[reg] = v
+				r[reg&15] = v
 			}
 		case opAAtomic:
-			if v, reg := m.atomicArena(ar, in, r[in.dst&15], r[in.src&15], r[0], pc-1); reg >= 0 {
-				r[reg] = v
+			x.pc = pc
+			v, reg := m.atomicArena(ar, in, r[in.dst&15], r[in.src&15], r[0], pc-1)
+			pc = x.pc
+			if reg >= 0 {
+				r[reg&15] = v
 			}
 		default:
 			if pc-1 >= len(m.p.raw) {
