@@ -110,7 +110,9 @@ type RunResult struct {
 // Time is measured for helper and kfunc calls (their own time, callbacks
 // excluded) and attributed to the line of the call; the rest of the run's
 // time is shared among instructions in proportion to their counts, since
-// timing each instruction would cost more than running it.
+// timing each instruction would cost more than running it. A program
+// reached by a tail call runs unprofiled; its time is that of the
+// bpf_tail_call line.
 type Profile struct {
 	Program  string
 	Runs     uint32

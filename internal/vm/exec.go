@@ -52,7 +52,9 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 	x.stack, x.sb = &m.stack, m.stackBase
 	x.amem, x.abase, x.asize, x.astate = unsafe.Pointer(unsafe.SliceData(ar.mem)), ar.hi-ar.start, ar.size, ar.state
 	x.depth, x.loops = depth, maxLoops
-	x.prof = m.prof
+	if m.prof != nil && m.prof.prog == m.p {
+		x.prof = m.prof
+	}
 	var r [16]uint64 // 16 so that masked indices need no bounds checks
 	r[1], r[2], r[3], r[4], r[5] = r1, r2, r3, r4, r5
 	r[10] = x.sb + uint64(x.depth+1)*frameSize
@@ -1218,7 +1220,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				// The tail call ran its program in this frame's
 				// place; that program's r0 ends the frame.
 				r[0] = v
-				pc, bs = m.p.exitPC, m.p.exitPC
+				pc, x.bs = m.p.exitPC, m.p.exitPC
 				continue
 			}
 			r[0] = v

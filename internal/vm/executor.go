@@ -29,7 +29,7 @@ var defaultExecutor executor = interpreter{}
 
 // call runs a function of the current program through its back end.
 func (m *machine) call(entry int, r1, r2, r3, r4, r5 uint64, depth int) (uint64, error) {
-	if m.prof != nil && depth > 0 {
+	if m.prof != nil && depth > 0 && m.p == m.prof.prog {
 		return m.prof.callback(m, entry, r1, r2, r3, r4, r5, depth)
 	}
 	return m.p.ex.call(m, entry, r1, r2, r3, r4, r5, depth)

@@ -17,6 +17,7 @@ import (
 // increment and one decrement per taken jump whatever the length of the
 // run, and nothing when no profile is wanted.
 type runProfile struct {
+	prog   *program // what is profiled; a program it tail-calls runs unprofiled
 	diff   []int64 // diff[i] - diff[i-1] summed: the count of instruction i
 	callNs []int64 // own time of the helper calls at each instruction
 	calls  []uint64
@@ -25,8 +26,9 @@ type runProfile struct {
 	nested int64
 }
 
-func newRunProfile(n int) *runProfile {
-	return &runProfile{diff: make([]int64, n+1), callNs: make([]int64, n), calls: make([]uint64, n)}
+func newRunProfile(p *program) *runProfile {
+	n := len(p.code)
+	return &runProfile{prog: p, diff: make([]int64, n+1), callNs: make([]int64, n), calls: make([]uint64, n)}
 }
 
 // seg records that instructions [start, end) ran once each.
@@ -57,7 +59,7 @@ func (p *runProfile) callback(m *machine, entry int, r1, r2, r3, r4, r5 uint64, 
 
 // build turns the counts into a profile of runs taking total.
 func (p *runProfile) build(prog *program, runs uint32, total time.Duration) *engine.Profile {
-	n := len(prog.code) - 1 // the sentinel never runs to completion
+	n := len(prog.raw) // the instructions after the program's are the interpreter's
 	pr := &engine.Profile{Program: prog.name, Runs: runs, Duration: total}
 	counts := make([]uint64, n)
 	var c int64

@@ -123,3 +123,25 @@ func TestProfileLines(t *testing.T) {
 		t.Errorf("funcs %+v", f)
 	}
 }
+
+// TestProfileTailCall: a profiled program that tail-calls others gives the
+// same result and counts only its own instructions; the targets run
+// unprofiled.
+func TestProfileTailCall(t *testing.T) {
+	c, err := Load(loadCorpus(t, "tailcall.bpf.o"), engine.Options{Programs: []string{"tail_call_limit", "ret42", "tail_self", "ret_len"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, _ := c.Program("tail_call_limit")
+	res, err := p.Run(engine.RunOptions{Data: make([]byte, 64), Profile: true})
+	if err != nil || res.Retval != 33 || res.Profile == nil {
+		t.Fatalf("retval %d, %v, profile %v; want 33", res.Retval, err, res.Profile)
+	}
+	if n := len(res.Profile.Insn); n != len(c.(*Collection).progs["tail_call_limit"].p.raw) {
+		t.Errorf("%d instructions profiled", n)
+	}
+	if res.Profile.Insns == 0 || res.Profile.Calls == 0 {
+		t.Errorf("profile %+v", res.Profile)
+	}
+}

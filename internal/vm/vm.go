@@ -424,7 +424,7 @@ func (p *Program) Run(opts engine.RunOptions) (engine.RunResult, error) {
 	}
 	var res engine.RunResult
 	if opts.Profile {
-		m.prof = newRunProfile(len(p.p.code))
+		m.prof = newRunProfile(p.p)
 	}
 	start := time.Now()
 	for i := uint32(0); i < n; i++ {
