@@ -145,7 +145,7 @@ func BenchmarkArenaMemory(b *testing.B) {
 		var ms0, ms1 runtime.MemStats
 		runtime.ReadMemStats(&ms0)
 		r0 := rss(b)
-		a, err := newArena(arenaSpec(pages, 0, 0))
+		a, err := newArena(arenaSpec(pages, 0, 0), nil)
 		if err != nil {
 			b.Skip(err)
 		}

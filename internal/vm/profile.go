@@ -18,8 +18,8 @@ import (
 // run, and nothing when no profile is wanted.
 type runProfile struct {
 	prog   *program // what is profiled; a program it tail-calls runs unprofiled
-	diff   []int64 // diff[i] - diff[i-1] summed: the count of instruction i
-	callNs []int64 // own time of the helper calls at each instruction
+	diff   []int64  // diff[i] - diff[i-1] summed: the count of instruction i
+	callNs []int64  // own time of the helper calls at each instruction
 	calls  []uint64
 	// nested is the time spent in callbacks (bpf_loop), which a helper's
 	// own time excludes: the callback's instructions count for themselves.
