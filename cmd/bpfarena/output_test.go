@@ -2,6 +2,9 @@ package main
 
 import (
 	"errors"
+	"os"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -75,5 +78,35 @@ func TestNothingRan(t *testing.T) {
 	out, _, code = runCmd(t, "test", "--engine", "both", obj)
 	if code != 0 || !strings.Contains(out, "PASS (vm only) ") || !strings.Contains(out, "the kernel engine ran no test: ") {
 		t.Errorf("test --engine both: exit %d:\n%s", code, out)
+	}
+}
+
+// Every key the JSON outputs use is documented in the README.
+func TestJSONDocumented(t *testing.T) {
+	readme, err := os.ReadFile(repoPath("README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := strings.Index(string(readme), "## JSON output")
+	if start < 0 {
+		t.Fatal("README has no JSON output section")
+	}
+	doc := string(readme[start:])
+	if end := strings.Index(doc[3:], "\n## "); end > 0 {
+		doc = doc[:end+3]
+	}
+	for _, v := range []any{runOutput{}, runProgram{}, runArena{}, runFault{}, inspectOutput{}, inspectProgram{},
+		inspectMap{}, inspectGlobal{}, inspectExtern{}, testLine{}, benchOutput{}, benchRow{}} {
+		rt := reflect.TypeOf(v)
+		for i := 0; i < rt.NumField(); i++ {
+			tag := rt.Field(i).Tag.Get("json")
+			key, _, _ := strings.Cut(tag, ",")
+			if key == "" || key == "-" {
+				continue
+			}
+			if !regexp.MustCompile(`\b` + regexp.QuoteMeta(key) + `\b`).MatchString(doc) {
+				t.Errorf("%s: key %q is not in the README's JSON section", rt.Name(), key)
+			}
+		}
 	}
 }
