@@ -95,7 +95,7 @@ func TestJSONDocumented(t *testing.T) {
 	if end := strings.Index(doc[3:], "\n## "); end > 0 {
 		doc = doc[:end+3]
 	}
-	for _, v := range []any{runOutput{}, runProgram{}, runArena{}, runFault{}, inspectOutput{}, inspectProgram{},
+	for _, v := range []any{runOutput{}, runProgram{}, runProfile{}, runProfileEntry{}, runArena{}, runFault{}, inspectOutput{}, inspectProgram{},
 		inspectMap{}, inspectGlobal{}, inspectExtern{}, testLine{}, benchOutput{}, benchRow{}} {
 		rt := reflect.TypeOf(v)
 		for i := 0; i < rt.NumField(); i++ {
