@@ -330,6 +330,9 @@ func arenaArgs(fn *btf.Func) []bool {
 		return nil
 	}
 	args := make([]bool, len(proto.Params))
+	for i, p := range proto.Params {
+		args[i] = IsArenaPointer(p.Type)
+	}
 	for i, tags := range fn.ParamTags {
 		if i >= len(args) {
 			break
@@ -341,4 +344,47 @@ func arenaArgs(fn *btf.Func) []bool {
 		}
 	}
 	return args
+}
+
+// IsArenaPointer reports whether t is a pointer whose target carries the
+// BTF type tag "arena" (__arena in the kernel selftests' headers since
+// Linux 7.3): the kernel treats such a global function argument as
+// __arg_arena, and lets a subprogram return such a pointer.
+func IsArenaPointer(t btf.Type) bool {
+	for depth := 0; t != nil && depth < 32; depth++ {
+		switch u := t.(type) {
+		case *btf.Typedef:
+			t = u.Type
+		case *btf.Const:
+			t = u.Type
+		case *btf.Volatile:
+			t = u.Type
+		case *btf.Restrict:
+			t = u.Type
+		case *btf.TypeTag:
+			t = u.Type
+		case *btf.Pointer:
+			for tt, d := u.Target, 0; tt != nil && d < 32; d++ {
+				switch q := tt.(type) {
+				case *btf.TypeTag:
+					if q.Value == "arena" {
+						return true
+					}
+					tt = q.Type
+				case *btf.Const:
+					tt = q.Type
+				case *btf.Volatile:
+					tt = q.Type
+				case *btf.Restrict:
+					tt = q.Type
+				default:
+					return false
+				}
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return false
 }

@@ -468,9 +468,10 @@ func params(f *object.Func) []btf.FuncParam {
 	return fp.Params
 }
 
-// returnsScalar reports whether function f returns an integer or an
-// enum, the only global functions the kernel supports (unknown without BTF:
-// assumed so).
+// returnsScalar reports whether function f returns an integer, an enum
+// or a pointer into the arena (type tag "arena"), the only global functions
+// the kernel supports (unknown without BTF: assumed so). The caller gets an
+// unknown scalar in every case.
 func returnsScalar(f *object.Func) bool {
 	if f == nil || f.Type == nil {
 		return true
@@ -479,11 +480,23 @@ func returnsScalar(f *object.Func) bool {
 	if !ok {
 		return true
 	}
+	if object.IsArenaPointer(fp.Return) {
+		return true
+	}
 	switch btf.UnderlyingType(fp.Return).(type) {
 	case *btf.Int, *btf.Enum:
 		return true
 	}
 	return false
+}
+
+// returnsArena reports whether function f returns a pointer into the arena.
+func returnsArena(f *object.Func) bool {
+	if f == nil || f.Type == nil {
+		return false
+	}
+	fp, ok := f.Type.Type.(*btf.FuncProto)
+	return ok && object.IsArenaPointer(fp.Return)
 }
 
 // isArenaArg reports whether argument i of f is tagged arg:arena.

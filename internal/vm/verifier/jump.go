@@ -212,7 +212,7 @@ func (v *verifier) exit(pc int, st *state) ([]item, error) {
 		if err := v.checkSections(pc, st, "BPF_EXIT instruction in main prog"); err != nil {
 			return nil, err
 		}
-		if v.inGlobal >= 0 && !r0.is(kScalar) {
+		if v.inGlobal >= 0 && !r0.is(kScalar) && !(r0.arenaOrScalar() && returnsArena(v.funcs[v.inGlobal])) {
 			return nil, v.fail(pc, syscall.EINVAL, fmt.Sprintf("At subprogram exit the register R0 is not a scalar value (%s)", r0.typeName()))
 		}
 		return nil, nil
