@@ -42,6 +42,12 @@ type backend struct {
 	prog  *sys.FD
 	geo   arena.Geometry
 	noRes bool // the kernel has no bpf_arena_reserve_pages
+	// faultZeroes is set where a faulted compare-and-exchange on the
+	// arena zeroes r0 instead of leaving it (Linux 7.x: the JIT's fixup
+	// clears the register a fetching atomic loads). The probe's sentinel
+	// then says nothing, and the fault report on the program's stderr
+	// stream tells instead.
+	faultZeroes bool
 }
 
 // Kernel functions the page program calls.
@@ -81,7 +87,7 @@ func newBackend(km *kmap) (*backend, error) {
 		}
 		return nil, err
 	}
-	return &backend{
+	b := &backend{
 		prog:  fd,
 		noRes: noRes,
 		geo: arena.Geometry{
@@ -90,7 +96,30 @@ func newBackend(km *kmap) (*backend, error) {
 			MaxEntries: km.spec.MaxEntries,
 			Flags:      km.spec.Flags,
 		},
-	}, nil
+	}
+	b.detectFaultMode()
+	return b, nil
+}
+
+// detectFaultMode finds out what a faulted compare-and-exchange leaves in
+// r0 on this kernel, on a page known to be free: where the probe says
+// "present" for it, the fault zeroed r0.
+func (b *backend) detectFaultMode() {
+	if b.noRes {
+		return
+	}
+	for pg := b.geo.Pages; pg > 0; pg-- {
+		addr := b.geo.Start + uint64(pg-1)*arena.PageSize
+		if ret, err := b.run(opFreeRange, addr, 1); err != nil || ret != 0 {
+			continue // not free, or no reserve kfunc
+		}
+		ret, err := b.run(opProbe, addr, 1)
+		if err == nil && ret == 1 {
+			b.faultZeroes = true
+			sys.ProgStreamRead(b.prog, sys.StreamStderr)
+		}
+		return
+	}
 }
 
 // Sentinels of the presence probe: two values, so that a page holding one
@@ -357,6 +386,9 @@ func (b *backend) PresentPages() int {
 func (b *backend) countRange(pgoff, n uint32) int {
 	addr := b.geo.Start + uint64(pgoff)*arena.PageSize
 	if n == 1 {
+		if b.faultZeroes {
+			return b.probeByStream(addr)
+		}
 		ret, err := b.run(opProbe, addr, 1)
 		if err != nil {
 			return 0
@@ -369,6 +401,32 @@ func (b *backend) countRange(pgoff, n uint32) int {
 	}
 	half := n / 2
 	return b.countRange(pgoff, half) + b.countRange(pgoff+half, n-half)
+}
+
+// probeByStream tells a present page from an absent one where a faulted
+// probe zeroes r0: a free page is absent; a page that is not free is
+// allocated or only reserved, and only a reserved one makes the probe
+// fault, which the kernel reports on the program's stderr stream.
+func (b *backend) probeByStream(addr uint64) int {
+	ret, err := b.run(opFreeRange, addr, 1)
+	if err != nil {
+		return 0
+	}
+	if ret == 0 {
+		return 0
+	}
+	sys.ProgStreamRead(b.prog, sys.StreamStderr)
+	if _, err := b.run(opProbe, addr, 1); err != nil {
+		return 0
+	}
+	out, err := sys.ProgStreamRead(b.prog, sys.StreamStderr)
+	if err != nil {
+		return 0
+	}
+	if faults, _ := parseFaults("arena_pages", string(out)); len(faults) > 0 {
+		return 0
+	}
+	return 1
 }
 
 // Touch is what a user-space access does to absent pages. Without
