@@ -24,6 +24,7 @@ import (
 
 	"github.com/bpfarena/bpfarena/arena"
 	"github.com/bpfarena/bpfarena/internal/engine"
+	"github.com/bpfarena/bpfarena/internal/kversion"
 	"github.com/bpfarena/bpfarena/internal/vm"
 	"github.com/bpfarena/bpfarena/object"
 )
@@ -102,6 +103,12 @@ type Options struct {
 	InsnBudget uint64
 	// Programs, if set, loads only these programs.
 	Programs []string
+	// Kernel names the kernel whose behaviour the vm reproduces:
+	// a modelled version such as "6.12", "6.18" or "7.3" (see
+	// KernelVersions), "host" for the running kernel's version, or ""
+	// for the newest. The kernel engine always runs the running kernel;
+	// for it Kernel must be "", "host" or the running kernel's version.
+	Kernel string
 	// PinPath, if set, is a directory that keeps the arena and the maps
 	// beyond this collection and shares them with other loads of the
 	// same object, in this process or others. The first load creates
@@ -119,6 +126,14 @@ type Options struct {
 func Unpin(dir string) error {
 	return vm.Unpin(dir)
 }
+
+// KernelVersions lists the kernel versions the vm models, oldest first.
+func KernelVersions() []string { return kversion.Names() }
+
+// ErrKernelVersion is returned for a Kernel option the engine cannot
+// honour: an unknown version, one without arenas, or, for the kernel
+// engine, another version than the running kernel's.
+var ErrKernelVersion = errors.New("kernel version")
 
 // RunOptions are the inputs of Program.Test.
 type RunOptions = engine.RunOptions
@@ -178,15 +193,17 @@ func Load(spec *Spec, opts Options) (*Collection, error) {
 		Programs:   opts.Programs,
 		PinPath:    opts.PinPath,
 	}
+	model, err := kernelModel(opts)
+	if err != nil {
+		return nil, err
+	}
+	eopts.Kernel = model
 	for _, name := range opts.Programs {
 		if spec.Program(name) == nil {
 			return nil, fmt.Errorf("bpfarena: %s: program %q: %w", spec.Path, name, ErrNotFound)
 		}
 	}
-	var (
-		ec  engine.Collection
-		err error
-	)
+	var ec engine.Collection
 	switch opts.Engine {
 	case VM:
 		ec, err = loadVM(spec, eopts)
@@ -207,6 +224,32 @@ func Load(spec *Spec, opts Options) (*Collection, error) {
 		c.progs[ps.Name] = &Program{coll: c, spec: ps, p: ep}
 	}
 	return c, nil
+}
+
+// kernelModel resolves Options.Kernel for the chosen engine.
+func kernelModel(opts Options) (*kversion.Model, error) {
+	if opts.Engine == Kernel {
+		if opts.Kernel == "" || opts.Kernel == "host" {
+			return nil, nil
+		}
+		want, err := kversion.ParseVersion(opts.Kernel)
+		if err != nil {
+			return nil, fmt.Errorf("bpfarena: %w: %w", ErrKernelVersion, err)
+		}
+		rel, err := kversion.HostRelease()
+		if err != nil {
+			return nil, fmt.Errorf("bpfarena: %w: %w", ErrKernelVersion, err)
+		}
+		if have, err := kversion.ParseVersion(rel); err != nil || have != want {
+			return nil, fmt.Errorf("bpfarena: %w: the kernel engine runs the running kernel (%s), not %s", ErrKernelVersion, rel, want)
+		}
+		return nil, nil
+	}
+	m, err := kversion.Parse(opts.Kernel)
+	if err != nil {
+		return nil, fmt.Errorf("bpfarena: %w: %w", ErrKernelVersion, err)
+	}
+	return m, nil
 }
 
 // Engine reports which engine runs the collection.

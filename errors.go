@@ -68,8 +68,12 @@ func toVerifierError(eng Engine, err error) *VerifierError {
 	var kv *kernel.VerifierError
 	if errors.As(err, &kv) {
 		insn, line := kernelLogPosition(kv.Log)
+		msg := lastMessage(kv.Log)
+		if kv.Cause != "" {
+			msg = kv.Cause
+		}
 		return &VerifierError{Engine: eng, Program: kv.Program, Errno: kv.Errno, Insn: insn, Line: line,
-			Msg: lastMessage(kv.Log), Log: kv.Log, Err: err}
+			Msg: msg, Log: kv.Log, Err: err}
 	}
 	var vv *verifier.Error
 	if errors.As(err, &vv) {
@@ -101,6 +105,11 @@ func kernelLogPosition(log string) (int, string) {
 // lastMessage is the verifier's conclusion: the last line that is neither
 // an instruction trace nor the statistics trailer.
 func lastMessage(log string) string {
+	// Linux 7.x follows the message with a diagnosis; the message is the
+	// line before it.
+	if i := strings.Index(log, "\nVerification failed: "); i >= 0 {
+		log = log[:i]
+	}
 	lines := strings.Split(strings.TrimSpace(log), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
 		l := strings.TrimSpace(lines[i])

@@ -94,7 +94,7 @@ int absent_after_free(void *ctx)
 }
 
 SEC("syscall")
-__success __retval(1000)
+__success __retval(1000) __kernel_min(6.17)
 __description("a reserved page behaves like an absent one")
 int absent_reserved(void *ctx)
 {

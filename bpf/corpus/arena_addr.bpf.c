@@ -324,7 +324,7 @@ __naked int arena_ptr_spill(void)
 /* --- sign-extending loads from the arena --- */
 
 #define LDSX_TEST(name, ret, st, ld, post)                                    \
-	SEC("syscall") __success __retval(ret)                               \
+	SEC("syscall") __success __retval(ret) __kernel_min(6.18)            \
 	int name(void *ctx)                                                  \
 	{                                                                    \
 		void __arena *a = alloc(NULL, 1);                            \
@@ -351,5 +351,23 @@ LDSX_TEST(arena_ldsx8_positive, 127,
 /* a sign-extending load from an absent page gives 0 */
 LDSX_TEST(arena_ldsx_absent, 0,
 	  "", "%[v] = *(s8 *)(%[p] + 4096)", "")
+
+/* Linux 6.12 refuses sign-extending loads from the arena after verifying */
+SEC("syscall")
+__failure __msg("sign extending loads from arena are not supported yet") __kernel_max(6.12)
+int arena_ldsx_refused(void *ctx)
+{
+	void __arena *a = alloc(NULL, 1);
+	__u64 p = (__u64)a;
+	__s64 v;
+
+	if (!a)
+		return -1000;
+	asm volatile("%[p] = addr_space_cast(%[p], 0x0, 0x1)\n"
+		     "%[v] = *(s8 *)(%[p] + 0)\n"
+		     : [v] "=&r"(v), [p] "+r"(p));
+	release();
+	return v;
+}
 
 char _license[] SEC("license") = "GPL";

@@ -73,9 +73,26 @@ int alloc_exact(void *ctx)
 }
 
 SEC("syscall")
-__success __retval(6)
+__success __retval(6) __kernel_min(6.18)
 __description("alloc(NULL) is best fit: free 1-4 and 6-7, one page goes to 6")
 int alloc_best_fit_single(void *ctx)
+{
+	void __arena *a = alloc(NULL, 1), *p, *q;
+	int ret = -1;
+
+	if (a) {
+		p = alloc(PG(a, 5), 1);
+		q = alloc(NULL, 1);
+		ret = (p && q) ? IDX(a, q) : -2;
+	}
+	release(a);
+	return ret;
+}
+
+SEC("syscall")
+__success __retval(1) __kernel_max(6.12)
+__description("before the range tree, alloc(NULL) takes the lowest free range that fits: page 1")
+int alloc_first_fit_single(void *ctx)
 {
 	void __arena *a = alloc(NULL, 1), *p, *q;
 	int ret = -1;
@@ -188,8 +205,8 @@ int alloc_flags(void *ctx)
 }
 
 SEC("syscall")
-__success __retval(77)
-__description("the whole arena in one call")
+__success __retval(77) __kernel_min(6.18)
+__description("the whole arena in one call (clang emits sign-extending arena loads here)")
 int alloc_whole_arena(void *ctx)
 {
 	volatile char __arena *a = alloc(NULL, NPAGES);
@@ -257,9 +274,27 @@ int alloc_addresses(void *ctx)
 }
 
 SEC("syscall")
-__success __retval(61)
+__success __retval(61) __kernel_min(6.18)
 __description("best fit: free 1-4 and 6-7; two pages go to 6, then one page to 1")
 int alloc_best_fit_range(void *ctx)
+{
+	void __arena *a = alloc(NULL, 1), *p, *q, *r;
+	int ret = -1;
+
+	if (a) {
+		p = alloc(PG(a, 5), 1);
+		q = alloc(NULL, 2);
+		r = alloc(NULL, 1);
+		ret = (p && q && r) ? IDX(a, q) * 10 + IDX(a, r) : -2;
+	}
+	release(a);
+	return ret;
+}
+
+SEC("syscall")
+__success __retval(13) __kernel_max(6.12)
+__description("before the range tree (6.12), NULL allocations take the lowest free range that fits")
+int alloc_first_fit_range(void *ctx)
 {
 	void __arena *a = alloc(NULL, 1), *p, *q, *r;
 	int ret = -1;

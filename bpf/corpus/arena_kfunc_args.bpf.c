@@ -32,7 +32,7 @@ int alloc_not_arena(void *ctx)
 }
 
 SEC("syscall")
-__success __retval(-EINVAL)
+__success __retval(-EINVAL) __kernel_min(6.17)
 __description("reserve on a map that is not an arena gives -EINVAL")
 int reserve_not_arena(void *ctx)
 {

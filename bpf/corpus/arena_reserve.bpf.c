@@ -7,7 +7,7 @@
 #include "pages.h"
 
 SEC("syscall")
-__success __retval(0)
+__success __retval(0) __kernel_min(6.17)
 __description("reserving free pages succeeds")
 int reserve_free(void *ctx)
 {
@@ -22,7 +22,7 @@ int reserve_free(void *ctx)
 }
 
 SEC("syscall")
-__success __retval(-EBUSY)
+__success __retval(-EBUSY) __kernel_min(6.17)
 __description("reserving a reserved page fails with -EBUSY")
 int reserve_twice(void *ctx)
 {
@@ -38,7 +38,7 @@ int reserve_twice(void *ctx)
 }
 
 SEC("syscall")
-__success __retval(-EBUSY)
+__success __retval(-EBUSY) __kernel_min(6.17)
 __description("reserving an allocated page fails with -EBUSY")
 int reserve_allocated(void *ctx)
 {
@@ -53,7 +53,7 @@ int reserve_allocated(void *ctx)
 }
 
 SEC("syscall")
-__success __retval(0)
+__success __retval(0) __kernel_min(6.17)
 __description("page_cnt 0 returns 0")
 int reserve_zero_pages(void *ctx)
 {
@@ -68,7 +68,7 @@ int reserve_zero_pages(void *ctx)
 }
 
 SEC("syscall")
-__success __retval(-EINVAL)
+__success __retval(-EINVAL) __kernel_min(6.17)
 __description("a range running past the end fails with -EINVAL")
 int reserve_past_end(void *ctx)
 {
@@ -83,7 +83,7 @@ int reserve_past_end(void *ctx)
 }
 
 SEC("syscall")
-__success __retval(-EINVAL)
+__success __retval(-EINVAL) __kernel_min(6.17)
 __description("a range below the arena's start fails with -EINVAL")
 int reserve_below_start(void *ctx)
 {
@@ -98,7 +98,7 @@ int reserve_below_start(void *ctx)
 }
 
 SEC("syscall")
-__success __retval(5)
+__success __retval(5) __kernel_min(6.17)
 __description("an unaligned address returns 0 and reserves nothing")
 int reserve_unaligned(void *ctx)
 {
@@ -118,7 +118,7 @@ out:
 }
 
 SEC("syscall")
-__success __retval(4)
+__success __retval(4) __kernel_min(6.17)
 __description("alloc(NULL) skips reserved pages")
 int reserve_skipped_by_alloc(void *ctx)
 {
@@ -135,7 +135,7 @@ int reserve_skipped_by_alloc(void *ctx)
 }
 
 SEC("syscall")
-__success __retval(1)
+__success __retval(1) __kernel_min(6.17)
 __description("exact placement on a reserved page fails")
 int reserve_blocks_exact(void *ctx)
 {
@@ -151,7 +151,7 @@ int reserve_blocks_exact(void *ctx)
 }
 
 SEC("syscall")
-__success __retval(0)
+__success __retval(0) __kernel_min(6.17)
 __description("reserved pages read 0 and writes to them are skipped")
 int reserve_reads_zero(void *ctx)
 {
@@ -168,7 +168,7 @@ int reserve_reads_zero(void *ctx)
 }
 
 SEC("syscall")
-__success __retval(2)
+__success __retval(2) __kernel_min(6.17)
 __description("bpf_arena_free_pages releases a reservation")
 int reserve_released_by_free(void *ctx)
 {
@@ -191,7 +191,7 @@ int reserve_released_by_free(void *ctx)
  * then 1-2. The test returns the second allocation's page: 1.
  */
 SEC("syscall")
-__success __retval(1)
+__success __retval(1) __kernel_min(6.17)
 __description("a multi-page alloc(NULL) does not span a reserved page")
 int reserve_splits_range(void *ctx)
 {
@@ -205,6 +205,21 @@ int reserve_splits_range(void *ctx)
 	p = alloc(NULL, 2);		/* 6-7 */
 	p = alloc(NULL, 2);		/* 1-2; page 4 alone is too small */
 	ret = p ? IDX(a, p) : -2;
+	release(a);
+	return ret;
+}
+
+SEC("syscall")
+__failure __msg("kfunc bpf_arena_reserve_pages: kernel function not in this kernel") __kernel_max(6.16)
+__description("before 6.17 the kernel has no bpf_arena_reserve_pages: a reachable call is refused at load")
+int reserve_missing(void *ctx)
+{
+	void __arena *a = alloc(NULL, 1);
+	int ret;
+
+	if (!a)
+		return -100;
+	ret = reserve(PG(a, 2), 2);
 	release(a);
 	return ret;
 }

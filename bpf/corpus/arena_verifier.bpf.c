@@ -209,17 +209,17 @@ int arg_arena_given_arena_pointer(void *ctx)
 	return takes_arena((void *)&vg2);
 }
 
-/* --- page kfuncs need a sleepable program on 6.18 --- */
+/* --- page kfuncs need a sleepable program up to 6.18; 7.3 defers frees --- */
 
 SEC("tc")
-__failure __msg("program must be sleepable to call sleepable kfunc bpf_arena_alloc_pages")
+__failure __msg("program must be sleepable to call sleepable kfunc bpf_arena_alloc_pages") __kernel_max(6.18)
 int alloc_in_tc(struct __sk_buff *skb)
 {
 	return bpf_arena_alloc_pages(&arena, NULL, 1, NUMA_NO_NODE, 0) != NULL;
 }
 
 SEC("tc")
-__failure __msg("program must be sleepable to call sleepable kfunc bpf_arena_free_pages")
+__failure __msg("program must be sleepable to call sleepable kfunc bpf_arena_free_pages") __kernel_max(6.18)
 int free_in_tc(struct __sk_buff *skb)
 {
 	bpf_arena_free_pages(&arena, (void __arena *)&vg, 1);
@@ -228,7 +228,43 @@ int free_in_tc(struct __sk_buff *skb)
 
 SEC("tc")
 __failure __msg("program must be sleepable to call sleepable kfunc bpf_arena_reserve_pages")
+__kernel_min(6.17) __kernel_max(6.18)
 int reserve_in_tc(struct __sk_buff *skb)
+{
+	return bpf_arena_reserve_pages(&arena, (void __arena *)&vg, 1);
+}
+
+SEC("tc")
+__success __retval(1) __kernel_min(7.3)
+__description("7.3 accepts the page kfuncs in non-sleepable programs")
+int alloc_in_tc_any(struct __sk_buff *skb)
+{
+	void __arena *p = bpf_arena_alloc_pages(&arena, NULL, 1, NUMA_NO_NODE, 0);
+
+	if (!p)
+		return 0;
+	bpf_arena_free_pages(&arena, p, 1);
+	return 1;
+}
+
+SEC("tc")
+__success __retval(42) __kernel_min(7.3)
+__description("a free from a non-sleepable program is deferred: the page stays present until the program returns")
+int free_deferred_in_tc(struct __sk_buff *skb)
+{
+	int __arena *p = bpf_arena_alloc_pages(&arena, NULL, 1, NUMA_NO_NODE, 0);
+
+	if (!p)
+		return -1;
+	*p = 42;
+	bpf_arena_free_pages(&arena, p, 1);
+	return *p;
+}
+
+SEC("tc")
+__success __retval(-16) __kernel_min(7.3)
+__description("reserve from a non-sleepable program: the globals' page is taken (-EBUSY)")
+int reserve_in_tc_any(struct __sk_buff *skb)
 {
 	return bpf_arena_reserve_pages(&arena, (void __arena *)&vg, 1);
 }

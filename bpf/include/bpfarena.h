@@ -383,6 +383,13 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym __weak;
 #ifndef __auxiliary
 #define __auxiliary __attribute__((btf_decl_tag("comment:test_auxiliary")))
 #endif
+/*
+ * The kernel versions an expectation holds for (bpfarena's own tags): a
+ * test outside the range is skipped with the reason. Kernels differ on
+ * arena programs; a behaviour that changed is two tests, one per range.
+ */
+#define __kernel_min(v) __attribute__((btf_decl_tag("comment:bpfarena_kernel_min=" #v)))
+#define __kernel_max(v) __attribute__((btf_decl_tag("comment:bpfarena_kernel_max=" #v)))
 #ifndef __log_level
 #define __log_level(n) __attribute__((btf_decl_tag("comment:test_log_level=" #n)))
 #endif

@@ -39,6 +39,7 @@ func cmdBench(args []string, stdout io.Writer) error {
 	count := fs.Uint("count", 20, "runs of each program per engine")
 	loads := fs.Uint("loads", 5, "loads per engine to time the load")
 	asJSON := fs.Bool("json", false, "print JSON")
+	kernelName := fs.String("kernel", "", "kernel `VERSION` the vm models ("+strings.Join(bpfarena.KernelVersions(), ", ")+", or host; default the newest)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -88,7 +89,7 @@ func cmdBench(args []string, stdout io.Writer) error {
 			runtime.GC()
 			runtime.ReadMemStats(&before)
 			start := time.Now()
-			coll, err = bpfarena.Load(spec, bpfarena.Options{Engine: eng})
+			coll, err = bpfarena.Load(spec, bpfarena.Options{Engine: eng, Kernel: *kernelName})
 			total += time.Since(start)
 			if err != nil {
 				break

@@ -132,6 +132,7 @@ func cmdRun(args []string, stdout io.Writer) error {
 	engineName := fs.String("engine", "vm", "engine: vm or kernel")
 	repeat := fs.Uint("repeat", 1, "run each program `N` times and report the mean time")
 	asJSON := fs.Bool("json", false, "print JSON")
+	kernelName := fs.String("kernel", "", "kernel `VERSION` the vm models ("+strings.Join(bpfarena.KernelVersions(), ", ")+", or host; default the newest)")
 	ctxHex := fs.String("ctx", "", "context bytes in `hex` for every program")
 	dataHex := fs.String("data", "", "packet bytes in `hex` (tc, xdp, socket programs)")
 	pin := fs.String("pin", "", "keep the arena and maps in `DIR` and reuse them from an earlier run")
@@ -207,7 +208,7 @@ func cmdRun(args []string, stdout io.Writer) error {
 		return fmt.Errorf("%w: --profile needs the vm engine", errUsage)
 	}
 	start := time.Now()
-	coll, err := bpfarena.Load(spec, bpfarena.Options{Engine: eng, Programs: uniq(progs), PinPath: *pin})
+	coll, err := bpfarena.Load(spec, bpfarena.Options{Engine: eng, Programs: uniq(progs), PinPath: *pin, Kernel: *kernelName})
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,7 @@ func cmdTest(args []string, stdout io.Writer) error {
 	engineName := fs.String("engine", "vm", "engine: vm, kernel or both")
 	asJSON := fs.Bool("json", false, "print one JSON object per test")
 	verbose := fs.Bool("v", false, "print what each engine did: load, log, run")
+	kernelName := fs.String("kernel", "", "kernel `VERSION` the vm models ("+strings.Join(bpfarena.KernelVersions(), ", ")+", or host; default the newest)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -50,7 +51,11 @@ func cmdTest(args []string, stdout io.Writer) error {
 	whyNot := map[bpfarena.Engine]string{}
 	enc := json.NewEncoder(stdout)
 	for _, path := range pos {
-		results, err := conformance.RunFile(path, engines)
+		spec, err := bpfarena.LoadSpec(path)
+		var results []conformance.Result
+		if err == nil {
+			results, err = conformance.RunSpecKernel(spec, engines, *kernelName)
+		}
 		if err != nil {
 			failed++
 			if *asJSON {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/bpfarena/bpfarena/internal/kversion"
 )
 
 // Tag prefixes of the kernel selftests' annotations (BTF decl tags).
@@ -27,6 +29,10 @@ const (
 	tagLogLevel    = "test_log_level="
 	tagArch        = "test_arch="
 	tagJited       = "test_jited="
+	// The project's own: the range of kernel versions whose behaviour
+	// the expectation describes.
+	tagKernelMin = "bpfarena_kernel_min="
+	tagKernelMax = "bpfarena_kernel_max="
 )
 
 // archNames maps the selftests' architecture names to GOARCH.
@@ -52,6 +58,21 @@ type Expect struct {
 	// Jited counts the expected JIT output lines, which are not checked:
 	// neither engine reports machine code.
 	Jited int
+	// KernelMin and KernelMax, when set, bound the kernel versions the
+	// expectation holds for; elsewhere the test is skipped.
+	KernelMin, KernelMax kversion.Version
+}
+
+// KernelRange reports why the expectation does not apply to kernel v, or
+// "" when it does.
+func (e Expect) KernelRange(v kversion.Version) string {
+	switch {
+	case !e.KernelMin.IsZero() && v.Less(e.KernelMin):
+		return fmt.Sprintf("expectation for kernel %s and later; this is %s", e.KernelMin, v)
+	case !e.KernelMax.IsZero() && e.KernelMax.Less(v):
+		return fmt.Sprintf("expectation for kernel %s and earlier; this is %s", e.KernelMax, v)
+	}
+	return ""
 }
 
 // Message is one expected log line: a substring, or a regular expression.
@@ -134,6 +155,16 @@ func ParseTags(tags []string) (Expect, error) {
 			e.Arches = append(e.Arches, goarch)
 		case strings.HasPrefix(t, tagJited):
 			e.Jited++
+		case strings.HasPrefix(t, tagKernelMin), strings.HasPrefix(t, tagKernelMax):
+			v, err := kversion.ParseVersion(t[strings.IndexByte(t, '=')+1:])
+			if err != nil {
+				return e, fmt.Errorf("annotation %q: %w", t, err)
+			}
+			if strings.HasPrefix(t, tagKernelMin) {
+				e.KernelMin = v
+			} else {
+				e.KernelMax = v
+			}
 		case strings.HasPrefix(t, tagProgFlags):
 			e.ProgFlags = append(e.ProgFlags, strings.TrimPrefix(t, tagProgFlags))
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/bpfarena/bpfarena"
+	"github.com/bpfarena/bpfarena/internal/kversion"
 	"github.com/bpfarena/bpfarena/object"
 )
 
@@ -71,6 +72,14 @@ func RunFile(path string, engines []bpfarena.Engine) ([]Result, error) {
 
 // RunSpec is RunFile on a parsed object.
 func RunSpec(spec *object.Spec, engines []bpfarena.Engine) ([]Result, error) {
+	return RunSpecKernel(spec, engines, "")
+}
+
+// RunSpecKernel is RunSpec with the vm modelling kernel (see
+// bpfarena.Options.Kernel); the kernel engine runs the running kernel.
+// Tests whose annotations bound the kernel version are skipped, with the
+// reason, on an engine whose kernel lies outside.
+func RunSpecKernel(spec *object.Spec, engines []bpfarena.Engine, kernel string) ([]Result, error) {
 	var aux []string
 	expects := map[string]Expect{}
 	for _, p := range spec.Programs {
@@ -96,7 +105,7 @@ func RunSpec(spec *object.Spec, engines []bpfarena.Engine) ([]Result, error) {
 			continue
 		}
 		for _, eng := range engines {
-			r.Outcomes = append(r.Outcomes, runOne(spec, p, e, aux, eng))
+			r.Outcomes = append(r.Outcomes, runOne(spec, p, e, aux, eng, kernel))
 		}
 		judge(&r)
 		results = append(results, r)
@@ -104,13 +113,44 @@ func RunSpec(spec *object.Spec, engines []bpfarena.Engine) ([]Result, error) {
 	return results, nil
 }
 
-func runOne(spec *object.Spec, p *object.ProgramSpec, e Expect, aux []string, eng bpfarena.Engine) Outcome {
+// engineKernel is the kernel version an engine behaves as.
+func engineKernel(eng bpfarena.Engine, kernel string) (kversion.Version, error) {
+	if eng == bpfarena.Kernel {
+		kernel = "host"
+	}
+	if kernel == "host" {
+		rel, err := kversion.HostRelease()
+		if err != nil {
+			return kversion.Version{}, err
+		}
+		return kversion.ParseVersion(rel)
+	}
+	m, err := kversion.Parse(kernel)
+	if err != nil {
+		return kversion.Version{}, err
+	}
+	return m.Version, nil
+}
+
+func runOne(spec *object.Spec, p *object.ProgramSpec, e Expect, aux []string, eng bpfarena.Engine, kernel string) Outcome {
 	o := Outcome{Engine: eng}
+	if !e.KernelMin.IsZero() || !e.KernelMax.IsZero() {
+		v, err := engineKernel(eng, kernel)
+		if err == nil {
+			if why := e.KernelRange(v); why != "" {
+				o.Skipped = why
+				return o
+			}
+		}
+	}
+	if eng == bpfarena.Kernel {
+		kernel = ""
+	}
 	level := e.LogLevel
 	if level == 0 && e.Success && len(e.Messages) > 0 {
 		level = 2
 	}
-	coll, err := bpfarena.Load(spec, bpfarena.Options{Engine: eng, LogLevel: level, Programs: append([]string{p.Name}, aux...)})
+	coll, err := bpfarena.Load(spec, bpfarena.Options{Engine: eng, LogLevel: level, Programs: append([]string{p.Name}, aux...), Kernel: kernel})
 	if err != nil {
 		if errors.Is(err, bpfarena.ErrNotSupported) {
 			o.Skipped = err.Error()
@@ -146,6 +186,11 @@ func runOne(spec *object.Spec, p *object.ProgramSpec, e Expect, aux []string, en
 func errorLog(err error) string {
 	var ve *bpfarena.VerifierError
 	if errors.As(err, &ve) && ve.Log != "" {
+		if ve.Msg != "" && !strings.Contains(ve.Log, ve.Msg) {
+			// The engine's reading of the log (the kfunc a poisoned
+			// call stands for) counts as part of it.
+			return ve.Log + ve.Msg + "\n"
+		}
 		return ve.Log
 	}
 	return err.Error()

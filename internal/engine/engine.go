@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bpfarena/bpfarena/arena"
+	"github.com/bpfarena/bpfarena/internal/kversion"
 	"github.com/bpfarena/bpfarena/object"
 )
 
@@ -32,6 +33,9 @@ type Options struct {
 	// PinPath, if set, is the directory the arena and maps are kept in
 	// and shared through.
 	PinPath string
+	// Kernel is the kernel whose behaviour the vm reproduces; nil means
+	// kversion.Default(). The kernel engine runs the running kernel.
+	Kernel *kversion.Model
 }
 
 // Collection is a loaded object.

@@ -44,12 +44,18 @@ type VerifierError struct {
 	Log     string
 	// Truncated is set when the log did not fit even the largest buffer.
 	Truncated bool
+	// Cause, when set, says what the log means in plainer words, such as
+	// the kfunc a poisoned call stands for.
+	Cause string
 }
 
 func (e *VerifierError) Error() string {
 	msg := fmt.Sprintf("load program %s: %v", e.Program, e.Errno)
 	if line := lastLogLine(e.Log); line != "" {
 		msg += ": " + line
+	}
+	if e.Cause != "" {
+		msg += ": " + e.Cause
 	}
 	return msg
 }
@@ -60,6 +66,12 @@ func (e *VerifierError) Unwrap() error { return e.Errno }
 // lastLogLine is the verifier's conclusion: the last non-empty line that is
 // not the statistics trailer, which says nothing about the cause.
 func lastLogLine(log string) string {
+	// Linux 7.x follows the message with a diagnosis ("Verification
+	// failed: ...", reason, context, suggestion); the message is the
+	// line before it.
+	if i := strings.Index(log, "\nVerification failed: "); i >= 0 {
+		log = log[:i]
+	}
 	lines := strings.Split(strings.TrimSpace(log), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
 		l := strings.TrimSpace(lines[i])

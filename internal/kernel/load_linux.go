@@ -130,6 +130,7 @@ type collection struct {
 	raw     *rawBTF
 	modules map[string]*btf.Handle // module BTF used by kfuncs
 	fdArray []int32                // for module kfuncs; index 0 is unused
+	missing []string               // weak kfuncs this kernel lacks, by poison number
 
 	maps     map[*object.MapSpec]*kmap
 	mapList  []*kmap

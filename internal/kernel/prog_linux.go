@@ -6,9 +6,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/bpfarena/bpfarena/internal/kversion"
 	"os"
+	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/bpfarena/bpfarena/asm"
@@ -31,6 +34,47 @@ type program struct {
 func (p *program) FD() int      { return p.fd.Int() }
 func (p *program) Log() string  { return p.log }
 func (p *program) Name() string { return p.name }
+
+// missingKfunc numbers the weak kfuncs the kernel lacks.
+func (c *collection) missingKfunc(name string) int {
+	for i, n := range c.missing {
+		if n == name {
+			return i
+		}
+	}
+	c.missing = append(c.missing, name)
+	return len(c.missing) - 1
+}
+
+var poisonRe = regexp.MustCompile(`unknown#(\d+)`)
+
+// poisonCause turns the verifier's rejection of a poisoned call into the
+// reason: the kfunc this kernel lacks, and the release that added it.
+func (c *collection) poisonCause(log string) string {
+	m := poisonRe.FindStringSubmatch(log)
+	if m == nil {
+		return ""
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil || n < poisonKfuncBase || n-poisonKfuncBase >= len(c.missing) {
+		return ""
+	}
+	return MissingKfunc(c.missing[n-poisonKfuncBase]).Error()
+}
+
+// MissingKfunc is the error for a kfunc the running kernel does not have.
+func MissingKfunc(name string) error {
+	rel, _ := kversion.HostRelease()
+	v, err := kversion.ParseVersion(rel)
+	if err == nil {
+		for _, k := range kversion.Kfuncs {
+			if k.Name == name && v.Less(k.Since) {
+				return fmt.Errorf("kfunc %s: %w (%s); it arrived in %s", name, kversion.ErrMissingKfunc, rel, k.Since)
+			}
+		}
+	}
+	return fmt.Errorf("kfunc %s: %w (%s)", name, kversion.ErrMissingKfunc, rel)
+}
 
 // poisonKfuncBase is the helper id libbpf writes into calls of __weak
 // kfuncs the kernel lacks: an invalid helper call the verifier only
@@ -96,7 +140,8 @@ func (c *collection) loadProgram(spec *object.Spec, ps *object.ProgramSpec, opts
 		if !errors.As(err, &le) {
 			return fmt.Errorf("load program %s: %w", ps.Name, err)
 		}
-		var verr error = &VerifierError{Program: ps.Name, Errno: le.Errno, Log: le.Log, Truncated: le.Truncated}
+		var verr error = &VerifierError{Program: ps.Name, Errno: le.Errno, Log: le.Log, Truncated: le.Truncated,
+			Cause: c.poisonCause(le.Log)}
 		if le.Errno == unix.EPERM && le.Log == "" {
 			// Without privileges every load fails so; with them (the
 			// arena probe passed) the kernel refuses this program type
@@ -258,9 +303,10 @@ func (c *collection) relocateExtern(ins *asm.Instruction, r object.Relocation) e
 	switch {
 	case ins.IsCall():
 		if missing {
+			// The number tells which kfunc a rejection is about.
 			ins.Src = asm.PseudoHelperCall
 			ins.Offset = 0
-			ins.Constant = poisonKfuncBase
+			ins.Constant = poisonKfuncBase + int64(c.missingKfunc(e.Name))
 			return nil
 		}
 		ins.Src = asm.PseudoKfuncCall

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"fmt"
+	"github.com/bpfarena/bpfarena/internal/kversion"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,8 @@ type vmArena struct {
 	mem    []byte // the mapping, size bytes at start
 	state  []uint32
 	free   rangeTree // pages neither allocated nor reserved; under mu
+	// kernel is the modelled kernel, for its allocator's behaviour.
+	kernel *kversion.Model
 	// extra holds pages the kernel maps in its 4 GiB window outside the
 	// arena's user range (see freePages), by window page number; BPF
 	// reaches them, user space cannot. Replaced, never changed, under mu.
@@ -134,6 +137,7 @@ func newArena(spec *object.MapSpec, pin *pinDir) (*vmArena, error) {
 		return nil, fmt.Errorf("arena %s: %w", spec.Name, err)
 	}
 	a := &vmArena{
+		kernel: kversion.Default(),
 		start:  addrOf(mem),
 		pages:  spec.MaxEntries,
 		size:   size,
@@ -307,7 +311,12 @@ func (a *vmArena) allocLocked(uaddr uint64, count uint32) uint64 {
 		}
 	} else {
 		var ok bool
-		if pg, ok = a.free.find(count); !ok {
+		if !a.kernel.BestFitNull {
+			pg, ok = a.free.findLowest(count)
+		} else {
+			pg, ok = a.free.find(count)
+		}
+		if !ok {
 			return 0
 		}
 	}
@@ -372,6 +381,9 @@ func (a *vmArena) freeLocked(uaddr uint64, count uint32) {
 		end = lim
 	}
 	if full >= end {
+		return
+	}
+	if full < a.start && !a.kernel.FreeBelowStartWraps {
 		return
 	}
 	n := uint32((end - full) >> pageShift)

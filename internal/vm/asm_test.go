@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"github.com/bpfarena/bpfarena/internal/kversion"
 	"sync"
 	"testing"
 
@@ -148,9 +149,18 @@ func arenaSpec(pages uint32, flags uint32, extra uint64) *object.MapSpec {
 		Flags: object.FlagMmapable | flags, MapExtra: extra, Section: ".maps"}
 }
 
+// model618 is the kernel the hand-written tests' expectations were
+// measured on; tests of other kernels say which they model.
+var model618, _ = kversion.Parse("6.18")
+
 func mustLoad(t testing.TB, spec *object.Spec) *Collection {
 	t.Helper()
-	c, err := load(spec, engine.Options{})
+	return mustLoadKernel(t, spec, model618)
+}
+
+func mustLoadKernel(t testing.TB, spec *object.Spec, k *kversion.Model) *Collection {
+	t.Helper()
+	c, err := load(spec, engine.Options{Kernel: k})
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}

@@ -29,6 +29,10 @@ type helperFunc func(m *machine, a1, a2, a3, a4, a5 uint64, depth int) (uint64, 
 
 // program is a loaded program.
 type program struct {
+	// nonSleepable marks kfunc calls the verifier found outside a
+	// sleepable context.
+	nonSleepable []bool
+
 	c     *Collection
 	spec  *object.ProgramSpec
 	name  string
@@ -126,6 +130,9 @@ func (c *Collection) compile(ps *object.ProgramSpec, res *verifier.Result) (*pro
 			return 0, &decodeError{p.slots[i], fmt.Sprintf("jump out of range to slot %d", t)}
 		}
 		return idxOfSlot[t], nil
+	}
+	if res != nil {
+		p.nonSleepable = res.NonSleepable
 	}
 	p.code = make([]insn, n+2)
 	// The sentinel after the last instruction stops a program that
@@ -554,6 +561,9 @@ func (c *Collection) decodeCall(p *program, i int, ins asm.Instruction, target f
 			name = rel.Extern.Name
 		}
 		f, ok := kfuncs[name]
+		if ok && name == "bpf_arena_free_pages" && c.kernel.DeferredFree && i < len(p.nonSleepable) && p.nonSleepable[i] {
+			f = kfArenaFreeDeferred
+		}
 		if !ok {
 			// A missing __weak kfunc: the program may guard the call
 			// with bpf_ksym_exists(); reaching it is an error.

@@ -63,6 +63,16 @@ func kfArenaFree(m *machine, h, addr, cnt, _, _ uint64, _ int) (uint64, error) {
 	return 0, nil
 }
 
+// kfArenaFreeDeferred is bpf_arena_free_pages called outside a sleepable
+// context on a kernel that defers such frees: the pages stay present
+// until the program returns.
+func kfArenaFreeDeferred(m *machine, h, addr, cnt, _, _ uint64, _ int) (uint64, error) {
+	if m.arenaArg(h) != nil {
+		m.deferred = append(m.deferred, deferredFree{addr, uint32(cnt)})
+	}
+	return 0, nil
+}
+
 func kfArenaReserve(m *machine, h, addr, cnt, _, _ uint64, _ int) (uint64, error) {
 	ar := m.arenaArg(h)
 	if ar == nil {

@@ -76,6 +76,28 @@ type machine struct {
 	held        []uint64    // resilient spin locks this run holds
 	tailCalls   int         // tail calls this run has made
 	prof        *runProfile // nil unless the run is profiled
+	// deferred are frees from a non-sleepable context, on kernels that
+	// hand them to a worker: they take effect when the run returns.
+	deferred []deferredFree
+}
+
+type deferredFree struct {
+	addr  uint64
+	count uint32
+}
+
+// flushDeferred runs the frees a run deferred, as the kernel's worker
+// does once the program has returned.
+func (m *machine) flushDeferred() {
+	if len(m.deferred) == 0 {
+		return
+	}
+	if ar := m.c.arena; ar != nil {
+		for _, d := range m.deferred {
+			ar.freePages(d.addr, d.count)
+		}
+	}
+	m.deferred = m.deferred[:0]
 }
 
 func newMachine(c *Collection) *machine {
@@ -315,13 +337,25 @@ func (m *machine) atomicArena(ar *vmArena, in *insn, dst, src, r0 uint64, pc int
 	if off, ok := ar.resolve(base, in.off, size); ok {
 		b, aligned = ar.mem[off:off+size], off%size == 0
 	} else if b, ok = ar.extraAt(base, in.off, size); !ok {
-		// Unlike a plain load, a faulting atomic (load-acquire
-		// included) leaves every register as it was.
 		kind := engine.FaultWrite
 		if op == atomicLoadAcq {
 			kind = engine.FaultRead
 		}
 		m.fault(kind, base, in.off, pc)
+		if m.c.kernel.FaultedFetchZeroes {
+			// The JIT's fault fixup clears the register the atomic
+			// would have loaded, like a faulting plain load does.
+			switch {
+			case op == atomicLoadAcq:
+				return 0, int(in.dst & 15)
+			case op == atomicCmpXchg:
+				return 0, 0
+			case op&atomicFetch != 0:
+				return 0, int(in.src & 15)
+			}
+		}
+		// Otherwise a faulting atomic, load-acquire included, leaves
+		// every register as it was.
 		return 0, atomicNoRegister
 	}
 	var v uint64

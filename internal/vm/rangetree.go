@@ -75,6 +75,17 @@ func (t *rangeTree) find(n uint32) (uint32, bool) {
 	return t.nodes[best].start, true
 }
 
+// findLowest returns the start of the lowest range that fits n pages:
+// the allocation order of kernels that kept free pages in a maple tree.
+func (t *rangeTree) findLowest(n uint32) (uint32, bool) {
+	for i := range t.nodes {
+		if t.nodes[i].size() >= uint64(n) {
+			return t.nodes[i].start, true
+		}
+	}
+	return 0, false
+}
+
 // clear marks [start, start+n) as not free.
 func (t *rangeTree) clear(start, n uint32) {
 	last := start + n - 1

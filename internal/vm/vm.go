@@ -42,6 +42,7 @@ import (
 	"github.com/bpfarena/bpfarena/arena"
 	"github.com/bpfarena/bpfarena/internal/engine"
 	"github.com/bpfarena/bpfarena/internal/kconfig"
+	"github.com/bpfarena/bpfarena/internal/kversion"
 	"github.com/bpfarena/bpfarena/internal/vm/verifier"
 	"github.com/bpfarena/bpfarena/object"
 )
@@ -58,6 +59,7 @@ type Collection struct {
 	bySpec      map[*object.MapSpec]int
 	arena       *vmArena
 	arenaHandle uint64
+	kernel      *kversion.Model
 	progs       map[string]*Program
 	budget      uint64
 	regions     []region // the maps' memory
@@ -93,6 +95,10 @@ func load(spec *object.Spec, opts engine.Options) (*Collection, error) {
 		bySpec: map[*object.MapSpec]int{},
 		progs:  map[string]*Program{},
 		budget: opts.InsnBudget,
+		kernel: opts.Kernel,
+	}
+	if c.kernel == nil {
+		c.kernel = kversion.Default()
 	}
 	if c.budget == 0 {
 		c.budget = DefaultInsnBudget
@@ -131,6 +137,7 @@ func load(spec *object.Spec, opts engine.Options) (*Collection, error) {
 			if err != nil {
 				return nil, err
 			}
+			a.kernel = c.kernel
 			c.arena, c.arenaHandle = a, h
 			c.maps = append(c.maps, nil)
 			continue
@@ -191,7 +198,27 @@ func load(spec *object.Spec, opts engine.Options) (*Collection, error) {
 			c.regions = append(c.regions, region{start: mapHandleBase + uint64(i)*handleStride, mem: img, name: "struct " + st.Name + " of map " + ms.Name})
 		}
 	}
-	env := verifier.Env{ArenaFixed: c.arena != nil, LogLevel: opts.LogLevel, MapStruct: structs.lookup}
+	for _, ps := range spec.Programs {
+		if opts.Programs != nil && !want[ps.Name] {
+			continue
+		}
+		for _, rel := range ps.Relocations {
+			e := rel.Extern
+			if e == nil || e.Kind != object.ExternKfunc || e.Weak {
+				continue
+			}
+			// A strong kfunc must exist, as for the kernel engine (and
+			// libbpf); a weak one may be missing and is then
+			// eliminated, or refused where a program reaches it.
+			if _, ok := kfuncs[e.Name]; !ok {
+				return nil, fmt.Errorf("program %s: kfunc %s: not provided by the vm engine: %w", ps.Name, e.Name, errNoEnt)
+			}
+			if err := c.kernel.HasKfunc(e.Name); err != nil {
+				return nil, fmt.Errorf("program %s: %w", ps.Name, err)
+			}
+		}
+	}
+	env := verifier.Env{ArenaFixed: c.arena != nil, LogLevel: opts.LogLevel, MapStruct: structs.lookup, Kernel: c.kernel}
 	for _, ps := range spec.Programs {
 		if opts.Programs != nil && !want[ps.Name] {
 			continue
@@ -432,6 +459,7 @@ func (p *Program) Run(opts engine.RunOptions) (engine.RunResult, error) {
 		m.held = m.held[:0]
 		m.tailCalls = 0
 		r0, err := m.call(0, r1, 0, 0, 0, 0, 0)
+		m.flushDeferred()
 		if err != nil {
 			res.Faults = m.faults
 			res.Output = string(m.output)

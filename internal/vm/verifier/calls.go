@@ -48,7 +48,10 @@ type proto struct {
 	ret       retKind
 	sizeArg   int  // retMemOrNull: index of the argument that is the size
 	sized     bool // each memory argument is followed by its size
-	sleepable bool
+	sleepable bool // KF_SLEEPABLE where the kernel's PageKfuncsSleepableOnly
+	// spinLockSafe is KF_SPINLOCK_SAFE: callable under bpf_spin_lock
+	// where the kernel's SpinLockSafeArenaKfuncs.
+	spinLockSafe bool
 }
 
 // helpers are the helper functions the vm engine provides, by id (the
@@ -83,21 +86,21 @@ var helpers = map[int32]proto{
 // kfuncs are the kernel functions the vm engine provides, by name, with
 // the flags the kernel gives them (KF_SLEEPABLE).
 var kfuncs = map[string]proto{
-	"bpf_arena_alloc_pages":          {args: []argKind{argKfuncMap, argAny, argScalar, argScalar, argScalar}, sleepable: true},
-	"bpf_arena_free_pages":           {args: []argKind{argKfuncMap, argAny, argScalar}, ret: retVoid, sleepable: true},
-	"bpf_arena_reserve_pages":        {args: []argKind{argKfuncMap, argAny, argScalar}, sleepable: true},
-	"bpf_iter_num_new":               {args: []argKind{argIter, argScalar, argScalar}},
-	"bpf_iter_num_next":              {args: []argKind{argIter}, ret: retIntOrNull},
-	"bpf_iter_num_destroy":           {args: []argKind{argIter}, ret: retVoid},
+	"bpf_arena_alloc_pages":          {args: []argKind{argKfuncMap, argAny, argScalar, argScalar, argScalar}, sleepable: true, spinLockSafe: true},
+	"bpf_arena_free_pages":           {args: []argKind{argKfuncMap, argAny, argScalar}, ret: retVoid, sleepable: true, spinLockSafe: true},
+	"bpf_arena_reserve_pages":        {args: []argKind{argKfuncMap, argAny, argScalar}, sleepable: true, spinLockSafe: true},
+	"bpf_iter_num_new":               {args: []argKind{argIter, argScalar, argScalar}, spinLockSafe: true},
+	"bpf_iter_num_next":              {args: []argKind{argIter}, ret: retIntOrNull, spinLockSafe: true},
+	"bpf_iter_num_destroy":           {args: []argKind{argIter}, ret: retVoid, spinLockSafe: true},
 	"bpf_preempt_disable":            {ret: retVoid},
 	"bpf_preempt_enable":             {ret: retVoid},
 	"bpf_local_irq_save":             {args: []argKind{argStack}, ret: retVoid},
 	"bpf_local_irq_restore":          {args: []argKind{argStack}, ret: retVoid},
-	"bpf_res_spin_lock":              {args: []argKind{argMapValueP}},
-	"bpf_res_spin_unlock":            {args: []argKind{argMapValueP}, ret: retVoid},
-	"bpf_res_spin_lock_irqsave":      {args: []argKind{argMapValueP, argStack}},
-	"bpf_res_spin_unlock_irqrestore": {args: []argKind{argMapValueP, argStack}, ret: retVoid},
-	"bpf_stream_vprintk":             {args: []argKind{argScalar, argMem, argMemOrNull, argScalar, argAny}},
+	"bpf_res_spin_lock":              {args: []argKind{argMapValueP}, spinLockSafe: true},
+	"bpf_res_spin_unlock":            {args: []argKind{argMapValueP}, ret: retVoid, spinLockSafe: true},
+	"bpf_res_spin_lock_irqsave":      {args: []argKind{argMapValueP, argStack}, spinLockSafe: true},
+	"bpf_res_spin_unlock_irqrestore": {args: []argKind{argMapValueP, argStack}, ret: retVoid, spinLockSafe: true},
+	"bpf_stream_vprintk":             {args: []argKind{argScalar, argMem, argMemOrNull, argScalar, argAny}, spinLockSafe: true},
 	"bpf_stream_vprintk_impl":        {args: []argKind{argScalar, argMem, argMemOrNull, argScalar, argAny}},
 	"bpf_rcu_read_lock":              {ret: retVoid},
 	"bpf_rcu_read_unlock":            {ret: retVoid},
@@ -352,20 +355,32 @@ func (v *verifier) kfuncCall(pc int, st *state, ins asm.Instruction) ([]item, er
 	if ok && rel.Extern != nil {
 		name = rel.Extern.Name
 	}
-	if st.locks > 0 {
+	p, known := kfuncs[name]
+	if known && v.env.Kernel.HasKfunc(name) != nil {
+		known = false
+	}
+	if st.locks > 0 && !(known && p.spinLockSafe && v.env.Kernel.SpinLockSafeArenaKfuncs) {
 		return nil, v.fail(pc, syscall.EINVAL, "function calls are not allowed while holding a lock")
 	}
-	p, known := kfuncs[name]
 	if !known {
+		if err := v.env.Kernel.HasKfunc(name); err != nil && rel.Extern != nil && rel.Extern.Weak {
+			// A weak kfunc this kernel lacks, reached: the kernel sees
+			// the call libbpf poisoned ("invalid func unknown#...").
+			return nil, v.fail(pc, syscall.EINVAL, err.Error())
+		}
 		if name == "" || (rel.Extern != nil && rel.Extern.Weak) {
 			return nil, v.fail(pc, syscall.EINVAL, "invalid kernel function call not eliminated in verifier pass")
 		}
 		return nil, v.fail(pc, syscall.EACCES, fmt.Sprintf("calling kernel function %s is not allowed", name))
 	}
-	if p.sleepable && !v.sleepable() {
+	sleepable := p.sleepable && v.env.Kernel.PageKfuncsSleepableOnly
+	if sleepable && !v.sleepable() {
 		return nil, v.fail(pc, syscall.EACCES, "program must be sleepable to call sleepable kfunc "+name)
 	}
-	if p.sleepable {
+	if !v.sleepable() || st.rcu > 0 || st.preempt > 0 || st.irq > 0 || st.locks > 0 {
+		v.nonSleepable[pc] = true
+	}
+	if sleepable {
 		region := ""
 		switch {
 		case st.rcu > 0:

@@ -316,6 +316,18 @@ func (v *verifier) checkSections(pc int, st *state, what string) error {
 	default:
 		return nil
 	}
+	if v.env.Kernel.ExitNamesMissingUnlock && region != "bpf_local_irq_save-ed" {
+		// Older kernels name what is missing instead.
+		msg := map[string]string{
+			"bpf_spin_lock-ed":       "bpf_spin_unlock is missing",
+			"bpf_rcu_read_lock-ed":   "bpf_rcu_read_unlock is missing",
+			"bpf_preempt_disable-ed": fmt.Sprintf("%d bpf_preempt_enable is missing", st.preempt),
+		}[region]
+		if st.preempt > 1 && region == "bpf_preempt_disable-ed" {
+			msg = fmt.Sprintf("%d bpf_preempt_enable(s) are missing", st.preempt)
+		}
+		return v.fail(pc, syscall.EINVAL, msg)
+	}
 	return v.fail(pc, syscall.EINVAL, what+" cannot be used inside "+region+" region")
 }
 

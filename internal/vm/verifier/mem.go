@@ -308,6 +308,14 @@ func (v *verifier) store(pc int, st *state, ins asm.Instruction) error {
 		return err
 	}
 	op := ins.AtomicOp()
+	if (op == asm.AtomicLoadAcquire || op == asm.AtomicStoreRelease) && !v.env.Kernel.LoadAcquire {
+		// Before load-acquire and store-release (6.15), 8- and 16-bit
+		// atomics are unknown opcodes and these imms unknown operations.
+		if size < 4 {
+			return v.fail(pc, syscall.EINVAL, fmt.Sprintf("unknown opcode %02x", uint8(ins.OpCode)))
+		}
+		return v.fail(pc, syscall.EINVAL, fmt.Sprintf("BPF_ATOMIC uses invalid atomic opcode %02x", int32(op)))
+	}
 	switch op {
 	case asm.AtomicLoadAcquire:
 		base, err := v.reg(pc, st, ins.Src)

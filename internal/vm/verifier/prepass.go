@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"errors"
+	"github.com/bpfarena/bpfarena/internal/kversion"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -50,8 +51,10 @@ type verifier struct {
 
 	access []Access
 	alu32  []bool
-	edges  []uint8 // per conditional jump: edgeFall | edgeTaken, the sides found reachable
-	seen   []uint8 // per instruction: seenArena, seenOther
+	// nonSleepable marks kfunc calls made outside a sleepable context.
+	nonSleepable []bool
+	edges        []uint8 // per conditional jump: edgeFall | edgeTaken, the sides found reachable
+	seen         []uint8 // per instruction: seenArena, seenOther
 
 	subStarts []int // sorted instruction indices of function starts
 	funcs     map[int]*object.Func
@@ -88,6 +91,9 @@ const (
 )
 
 func newVerifier(prog *object.ProgramSpec, env Env) *verifier {
+	if env.Kernel == nil {
+		env.Kernel = kversion.Default()
+	}
 	v := &verifier{prog: prog, env: env, inGlobal: -1, lastLine: -1, globalDone: map[int]bool{}, stored: map[point][]*state{},
 		funcs: map[int]*object.Func{}, depth: map[int]int64{}, chains: map[string][]int{}}
 	if prog != nil {
@@ -95,6 +101,7 @@ func newVerifier(prog *object.ProgramSpec, env Env) *verifier {
 	}
 	v.access = make([]Access, len(v.insns))
 	v.alu32 = make([]bool, len(v.insns))
+	v.nonSleepable = make([]bool, len(v.insns))
 	v.edges = make([]uint8, len(v.insns))
 	v.seen = make([]uint8, len(v.insns))
 	v.offs = v.insns.Offsets()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"syscall"
 
+	"github.com/bpfarena/bpfarena/internal/kversion"
 	"github.com/bpfarena/bpfarena/object"
 	"github.com/cilium/ebpf/btf"
 )
@@ -37,6 +38,9 @@ type Env struct {
 	// BTF-typed reads the kernel allows through one (arena_base() reads
 	// user_vm_start so). Nil, or a nil result: such reads are rejected.
 	MapStruct func(*object.MapSpec) *btf.Struct
+	// Kernel is the kernel whose rules apply; nil means
+	// kversion.Default().
+	Kernel *kversion.Model
 }
 
 // Result is what the interpreter needs from an accepted program.
@@ -55,6 +59,12 @@ type Result struct {
 	// Processed is the number of instructions the pass looked at, the
 	// "processed N insns" figure of the log.
 	Processed int
+	// NonSleepable[i] is set for a kfunc call at instruction index i made
+	// outside a sleepable context on some path (a non-sleepable program,
+	// or inside an RCU, preemption, IRQ or lock region): where the kernel
+	// defers frees from such a context, the call's frees take effect
+	// after the program returns.
+	NonSleepable []bool
 
 	edges []uint8
 }
@@ -111,7 +121,7 @@ func Verify(prog *object.ProgramSpec, env Env) (*Result, error) {
 	if err := v.run(); err != nil {
 		return nil, err
 	}
-	return &Result{Access: v.access, ALU32: v.alu32, edges: v.edges, Log: v.finalLog(), Processed: v.processed}, nil
+	return &Result{Access: v.access, ALU32: v.alu32, NonSleepable: v.nonSleepable, edges: v.edges, Log: v.finalLog(), Processed: v.processed}, nil
 }
 
 // ArenaALU reports whether instruction i (an index into

@@ -135,6 +135,13 @@ func (v *verifier) step(pc int, st *state) ([]item, error) {
 		if err != nil {
 			return nil, err
 		}
+		if ins.IsLoadSX() && base.is(kArena) && !v.env.Kernel.ArenaSignExtendingLoads {
+			// Refused after the main pass, when the kernel rewrites
+			// arena accesses, so the message has no instruction.
+			e := v.fail(pc, syscall.EOPNOTSUPP, "sign extending loads from arena are not supported yet")
+			e.Insn = -1
+			return nil, e
+		}
 		if ins.IsLoadSX() {
 			if x.isConst() {
 				x = constScalar(signExtend(x.v, ins.AccessSize()*8))
