@@ -573,6 +573,9 @@ func (c *Collection) decodeCall(p *program, i int, ins asm.Instruction, target f
 			}
 		}
 		in.op, in.jt = opCallHelper, int32(len(p.funcs))
+		if op, ok := inlineKfuncs[name]; ok && kfuncs[name] != nil {
+			in.op = op
+		}
 		p.funcs = append(p.funcs, f)
 		return in, nil
 	}

@@ -1192,6 +1192,23 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 			}
 			pc = int(in.jt)
 			x.bs = pc
+		case opIterNumNext:
+			// kfIterNumNext for an iterator on the stack: {cur, end},
+			// cur steps until it reaches end, then both are cleared.
+			if off := r[1] - x.sb; off <= stackSize-8 && x.prof == nil {
+				it := unsafe.Pointer(&x.stack[off])
+				cur, end := (*int32)(it), (*int32)(unsafe.Add(it, 4))
+				if int64(*cur)+1 >= int64(*end) {
+					*cur, *end = 0, 0
+					r[0] = 0
+				} else {
+					*cur++
+					r[0] = r[1]
+				}
+				r[1], r[2], r[3], r[4], r[5] = 0, 0, 0, 0, 0
+				continue
+			}
+			fallthrough
 		case opCallHelper:
 			ran := uint64(pc - x.bs)
 			if ran > x.budget {

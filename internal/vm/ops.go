@@ -171,6 +171,9 @@ const (
 	opMovRsh64K
 	opMovAnd64K
 	opMovAdd64K
+	// Kfuncs the interpreter runs inline in their common case (see
+	// inlineKfuncs); the function table entry (jt) does the rest.
+	opIterNumNext
 	opUnknown // decoded but not runnable: a runtime error if reached
 	numOps
 )
@@ -351,3 +354,11 @@ var (
 	_ = defOp(opAlu64Zext, "alu64_zext")
 	_ = defOp(opUnknown, "unknown")
 )
+
+// inlineKfuncs are the kfuncs with an inline op: calls the interpreter
+// does without a Go call when their arguments take the common path (a
+// bpf_for loop's iterator on the stack), with the same effects as the
+// function, which they fall back to otherwise and in profiled runs.
+var inlineKfuncs = map[string]opcode{
+	"bpf_iter_num_next": defOp(opIterNumNext, "call_iter_num_next"),
+}
