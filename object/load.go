@@ -181,6 +181,9 @@ func (l *loader) openELF() error {
 	}
 	f, err := elf.NewFile(l.r)
 	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return &Error{File: l.name, Offset: -1, Err: l.truncated(err)}
+		}
 		return &Error{File: l.name, Offset: -1, Err: fmt.Errorf("reading ELF: %w", err)}
 	}
 	l.f = f
@@ -759,4 +762,24 @@ func parseInnerMap(outer string, mem btf.Member, progArray bool) (*MapSpec, erro
 		return nil, fmt.Errorf("map-in-map inner def is of unexpected kind %T", t)
 	}
 	return parseMapDef(outer+".inner", def, true)
+}
+
+// truncated explains an ELF header or section table cut off by the end
+// of the file, from what the ELF header says should be there.
+func (l *loader) truncated(err error) error {
+	var h [64]byte
+	n, _ := l.r.ReadAt(h[:], 0)
+	if n < len(h) {
+		return fmt.Errorf("truncated object: %d bytes, shorter than the 64-byte ELF header: %w", n, io.ErrUnexpectedEOF)
+	}
+	shoff := binary.LittleEndian.Uint64(h[0x28:])
+	end := shoff + uint64(binary.LittleEndian.Uint16(h[0x3a:]))*uint64(binary.LittleEndian.Uint16(h[0x3c:]))
+	var b [1]byte
+	if end > 0 {
+		if _, rerr := l.r.ReadAt(b[:], int64(end-1)); rerr != nil {
+			return fmt.Errorf("truncated object: the section headers should end at byte %d, past the end of the file (%v): %w",
+				end, err, io.ErrUnexpectedEOF)
+		}
+	}
+	return fmt.Errorf("truncated object: a section runs past the end of the file (%v): %w", err, io.ErrUnexpectedEOF)
 }

@@ -109,10 +109,22 @@ func (a *vmArena) redo(op uint32, addr, count uint64) {
 // newArena maps the arena described by spec and copies the initial image
 // of its globals to offset 0.
 func newArena(spec *object.MapSpec, pin *pinDir) (*vmArena, error) {
-	if spec.KeySize != 0 || spec.ValueSize != 0 || spec.MaxEntries == 0 ||
-		spec.Flags&object.FlagMmapable == 0 ||
-		spec.Flags&^uint32(object.FlagMmapable|object.FlagSegvOnFault|object.FlagNoUserConv) != 0 {
-		return nil, fmt.Errorf("arena %s: invalid key/value size, max_entries or flags: %w", spec.Name, errInval)
+	// The kernel's EINVAL cases for an arena map, each with its reason.
+	const arenaFlags = object.FlagMmapable | object.FlagSegvOnFault | object.FlagNoUserConv
+	for _, c := range []struct {
+		bad bool
+		why string
+	}{
+		{spec.KeySize != 0 || spec.ValueSize != 0,
+			fmt.Sprintf("key size %d and value size %d, where an arena has neither (both must be 0)", spec.KeySize, spec.ValueSize)},
+		{spec.MaxEntries == 0, "max_entries 0: it counts the arena's pages and must be at least 1"},
+		{spec.Flags&^uint32(arenaFlags) != 0,
+			fmt.Sprintf("unknown map_flags %#x (an arena takes BPF_F_MMAPABLE, BPF_F_SEGV_ON_FAULT and BPF_F_NO_USER_CONV)", spec.Flags&^uint32(arenaFlags))},
+		{spec.Flags&object.FlagMmapable == 0, "map_flags without BPF_F_MMAPABLE, which an arena requires"},
+	} {
+		if c.bad {
+			return nil, fmt.Errorf("arena %s: %s: %w", spec.Name, c.why, errInval)
+		}
 	}
 	if spec.MaxEntries > maxArenaPages {
 		return nil, fmt.Errorf("arena %s: %d pages is more than 4 GiB: %w", spec.Name, spec.MaxEntries, errTooBig)
