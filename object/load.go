@@ -182,7 +182,7 @@ func (l *loader) openELF() error {
 	f, err := elf.NewFile(l.r)
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return &Error{File: l.name, Offset: -1, Err: l.truncated(err)}
+			return &Error{File: l.name, Offset: -1, Err: fmt.Errorf("reading ELF: %w", l.truncated(err))}
 		}
 		return &Error{File: l.name, Offset: -1, Err: fmt.Errorf("reading ELF: %w", err)}
 	}
