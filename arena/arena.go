@@ -157,7 +157,7 @@ func (a *Arena) Alloc(count uint32) (uint64, error) {
 // AllocAt allocates count zeroed pages exactly at addr.
 func (a *Arena) AllocAt(addr uint64, count uint32) (uint64, error) {
 	if addr == 0 {
-		return 0, fmt.Errorf("alloc at address 0: %w", ErrInvalid)
+		return 0, invalidf("arena: alloc at address 0")
 	}
 	var got uint64
 	err := a.use(func() (err error) {
@@ -186,8 +186,8 @@ func (a *Arena) Bytes(addr, n uint64) ([]byte, error) {
 		return nil, ErrClosed
 	}
 	if !a.Contains(addr, n) {
-		return nil, fmt.Errorf("arena: [%#x, %#x) is outside [%#x, %#x): %w",
-			addr, addr+n, a.geo.Start, a.geo.Start+a.Size(), ErrInvalid)
+		return nil, invalidf("arena: [%#x, %#x) is outside [%#x, %#x)",
+			addr, addr+n, a.geo.Start, a.geo.Start+a.Size())
 	}
 	if err := a.backend.Touch(addr, n); err != nil {
 		return nil, err
@@ -241,7 +241,7 @@ func (p Ptr[T]) Load(a *Arena) (*T, error) {
 		return nil, err
 	}
 	if p == 0 {
-		return nil, fmt.Errorf("arena: dereference of NULL: %w", ErrInvalid)
+		return nil, invalidf("arena: dereference of NULL")
 	}
 	b, err := a.Bytes(uint64(p), uint64(unsafe.Sizeof(zero)))
 	if err != nil {
@@ -280,7 +280,7 @@ func CheckType(t reflect.Type) error { return checkPointerFree(t) }
 
 func checkPointerFree(t reflect.Type) error {
 	if t == nil {
-		return fmt.Errorf("arena: nil type: %w", ErrInvalid)
+		return invalidf("arena: nil type")
 	}
 	if v, ok := pointerFree.Load(t); ok {
 		if v == nil {
@@ -290,7 +290,7 @@ func checkPointerFree(t reflect.Type) error {
 	}
 	var err error
 	if hasPointers(t) {
-		err = fmt.Errorf("arena: type %s holds Go pointers and cannot live in an arena: %w", t, ErrInvalid)
+		err = invalidf("arena: type %s holds Go pointers and cannot live in an arena", t)
 	}
 	pointerFree.Store(t, err)
 	return err
@@ -311,4 +311,15 @@ func hasPointers(t reflect.Type) bool {
 		}
 	}
 	return false
+}
+
+// invalidError is an ErrInvalid whose message says all there is to say,
+// without the sentinel's generic text after it.
+type invalidError struct{ msg string }
+
+func (e *invalidError) Error() string { return e.msg }
+func (e *invalidError) Unwrap() error { return ErrInvalid }
+
+func invalidf(format string, args ...any) error {
+	return &invalidError{fmt.Sprintf(format, args...)}
 }

@@ -126,3 +126,12 @@ func TestCheckType(t *testing.T) {
 		t.Error("New of a type with a Go pointer succeeded")
 	}
 }
+
+// Specific errors say what went wrong without the sentinel's generic
+// text, and still match it.
+func TestInvalidErrorText(t *testing.T) {
+	_, err := arena.Ptr[uint64](0).Load(nil)
+	if !errors.Is(err, arena.ErrInvalid) || err.Error() != "arena: dereference of NULL" {
+		t.Fatalf("%v", err)
+	}
+}
