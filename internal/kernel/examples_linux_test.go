@@ -38,6 +38,8 @@ var exampleRetvals = map[string]uint32{
 	"bench.bpf.o/arena_rw":      502280880,
 	"bench.bpf.o/htab_big":      100000,
 	"bench.bpf.o/list_walk":     50005000,
+	"compute.bpf.o/xorshift":    0xc2958ad6,
+	"compute.bpf.o/kfunc_loop":  0x6a4ae6e0,
 	"fixed.bpf.o/alloc":         0xfeedface,
 	"globals.bpf.o/peek":        42,
 	"globals.bpf.o/bump":        48,
