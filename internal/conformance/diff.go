@@ -67,7 +67,7 @@ type stepResult struct {
 // The error wraps bpfarena.ErrNotSupported when the kernel engine cannot
 // run here.
 func Differential(spec *object.Spec, steps []Step) (*DiffReport, error) {
-	progs := stepPrograms(steps)
+	progs := stepPrograms(spec, steps)
 	ks, err := runSnapshot(spec, bpfarena.Kernel, progs, steps)
 	if err != nil {
 		return nil, fmt.Errorf("kernel: %w", err)
@@ -176,13 +176,25 @@ func compareArenas(rep *DiffReport, va, ka *arena.Arena, tr translator) {
 	comparePages(rep, &snapshot{start: va.Start(), size: va.Size(), pages: vp}, &snapshot{start: ka.Start(), size: ka.Size(), pages: kp}, tr)
 }
 
-func stepPrograms(steps []Step) []string {
+// stepPrograms lists the programs the steps run, and the programs the
+// object's program arrays hold, which must load with them.
+func stepPrograms(spec *object.Spec, steps []Step) []string {
 	seen := map[string]bool{}
 	var out []string
+	add := func(name string) {
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
 	for _, s := range steps {
-		if !seen[s.Program] {
-			seen[s.Program] = true
-			out = append(out, s.Program)
+		add(s.Program)
+	}
+	for _, m := range spec.Maps {
+		if m.Type == object.ProgArray {
+			for _, s := range m.Slots {
+				add(s.Name)
+			}
 		}
 	}
 	return out

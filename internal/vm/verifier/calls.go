@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"errors"
 	"fmt"
 	"syscall"
 
@@ -718,7 +719,9 @@ func mapFuncCompatible(id int32, mp *object.MapSpec) error {
 		ok = id == 1
 	}
 	if id == 12 && mp.Type != object.ProgArray {
-		ok = false
+		// Linux 7.3's wording; 6.12 says "kernel subsystem
+		// misconfigured verifier".
+		return errors.New("expected prog array map for tail call")
 	}
 	if ok {
 		return nil
