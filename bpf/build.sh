@@ -67,6 +67,13 @@ if [ "$fail" -ne 0 ]; then
 fi
 echo "build.sh: built ${#srcs[@]} objects"
 
+# The examples compile their own BPF C with these headers: regenerate
+# them too, so that a header change reaches their objects.
+if [ -d examples ] && command -v go >/dev/null; then
+	CLANG="$CLANG" BPF_CLANG="$CLANG" go generate ./examples/... >/dev/null || { echo "build.sh: go generate ./examples/... failed" >&2; exit 1; }
+	echo "build.sh: regenerated the examples"
+fi
+
 if [ "${1:-}" = "--check" ]; then
 	tmp="$(mktemp -d)"
 	trap 'rm -rf "$tmp"' EXIT
