@@ -62,4 +62,21 @@ int type_tag_ret(void *ctx)
 	return p ? *p : -1;
 }
 
+/* The difference of two arena pointers is still an arena value to the
+ * verifier; Linux 7.3 lets it leave a global function (bpf_arena_strlen). */
+__noinline int arena_distance(char __tagged_arena *a, char __tagged_arena *b)
+{
+	return b - a;
+}
+
+char __arena_global tg_str[8] = "abc";
+
+SEC("syscall")
+__success __retval(3)
+__description("a global function returns an arena value as its int")
+int type_tag_distance(void *ctx)
+{
+	return arena_distance(tg_str, tg_str + 3);
+}
+
 char _license[] SEC("license") = "GPL";

@@ -62,7 +62,7 @@ var helpers = map[int32]proto{
 	2:   {args: []argKind{argMapPtr, argMapKey, argMapValue, argScalar}},                   // map_update_elem
 	3:   {args: []argKind{argMapPtr, argMapKey}},                                           // map_delete_elem
 	5:   {},                                                                                // ktime_get_ns
-	6:   {args: []argKind{argMem, argScalar, argAny, argAny, argAny}, sized: true},         // trace_printk
+	6:   {args: []argKind{argMem, argScalar}, sized: true},                                 // trace_printk: r3-r5 unchecked, as in the kernel's proto
 	7:   {},                                                                                // get_prandom_u32
 	8:   {},                                                                                // get_smp_processor_id
 	12:  {args: []argKind{argCtx, argMapPtr, argScalar}},                                   // tail_call
@@ -504,15 +504,6 @@ func returnsScalar(f *object.Func) bool {
 		return true
 	}
 	return false
-}
-
-// returnsArena reports whether function f returns a pointer into the arena.
-func returnsArena(f *object.Func) bool {
-	if f == nil || f.Type == nil {
-		return false
-	}
-	fp, ok := f.Type.Type.(*btf.FuncProto)
-	return ok && object.IsArenaPointer(fp.Return)
 }
 
 // isArenaArg reports whether argument i of f is tagged arg:arena.
