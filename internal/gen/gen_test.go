@@ -91,8 +91,8 @@ func TestBadArgs(t *testing.T) {
 	}
 }
 
-// The skeletons of two objects in one package of a module of their own:
-// go vet passes, and a test using the generated names reads and writes
+// The skeletons of two objects in one package of a module of their own,
+// written by go generate through the module's replace: go vet passes, and a test using the generated names reads and writes
 // every shape of bpf/gen/shapes.bpf.c through them.
 func TestSkeletonModule(t *testing.T) {
 	if testing.Short() {
@@ -119,36 +119,42 @@ func TestSkeletonModule(t *testing.T) {
 		t.Fatal(err)
 	}
 	write("go.sum", sum)
+	// The objects come from elsewhere: gen copies them beside the
+	// skeletons, run as a user runs it, by go generate in the module.
+	gen := "package shapes\n\n"
 	for _, o := range []struct{ ident, path string }{
 		{"Shapes", repo("bpf", "gen", "shapes.bpf.o")},
 		{"List", repo("bpf", "examples", "list.bpf.o")},
 	} {
-		b, err := os.ReadFile(o.path)
+		abs, err := filepath.Abs(o.path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		write(filepath.Base(o.path), b)
-		spec, err := object.Load(o.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src, err := Generate(Args{Package: "shapes", Ident: o.ident, Object: filepath.Base(o.path), Spec: spec})
-		if err != nil {
-			t.Fatal(err)
-		}
-		write(FileName(o.ident), src)
+		gen += "//go:generate go run github.com/bpfarena/bpfarena/cmd/bpfarena gen --package shapes --ident " + o.ident + " " + abs + "\n"
 	}
+	write("gen.go", []byte(gen))
 	test, err := os.ReadFile(filepath.Join("testdata", "shapes_test.go.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	write("shapes_test.go", test)
-	for _, args := range [][]string{{"vet", "./..."}, {"test", "-count=1", "./..."}} {
+	for _, args := range [][]string{{"generate", "./..."}, {"vet", "./..."}, {"test", "-count=1", "./..."}} {
 		cmd := exec.Command(goBin, args...)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		if args[0] == "generate" {
+			for _, f := range []string{"shapes_bpfarena.go", "list_bpfarena.go"} {
+				b, err := os.ReadFile(filepath.Join(dir, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if bytes.Contains(b, []byte(root)) {
+					t.Errorf("%s names the path %s", f, root)
+				}
+			}
 		}
 	}
 }
