@@ -32,3 +32,18 @@ func TestCheckLayouts(t *testing.T) {
 		}
 	}
 }
+
+// The staleness check every generated loader runs.
+func BenchmarkCheckLayouts(b *testing.B) {
+	spec := loadEmbedded("examples/list.bpf.o")
+	want := []bpfarena.Layout{
+		{Name: "struct list_node", Layout: "struct16{next@0 *struct list_node value@64 u64}"},
+		{Name: "var head", Layout: "*struct list_node"},
+		{Name: "var n", Layout: "u32"},
+	}
+	for b.Loop() {
+		if err := bpfarena.CheckLayouts(spec, want); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -158,3 +158,16 @@ func TestSkeletonModule(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkGenerate(b *testing.B) {
+	spec, err := object.Load(repo("bpf", "gen", "shapes.bpf.o"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	args := Args{Package: "p", Ident: "X", Object: "shapes.bpf.o", Spec: spec}
+	for b.Loop() {
+		if _, err := Generate(args); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
