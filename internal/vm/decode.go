@@ -134,7 +134,9 @@ func (c *Collection) compile(ps *object.ProgramSpec, res *verifier.Result) (*pro
 	if res != nil {
 		p.nonSleepable = res.NonSleepable
 	}
-	p.code = make([]insn, n+2)
+	// One more, never run: an instruction pointer one past the exit
+	// stays inside the array.
+	p.code = make([]insn, n+3)
 	// The sentinel after the last instruction stops a program that
 	// runs off its end.
 	p.code[n] = insn{op: opUnknown}

@@ -6,6 +6,9 @@ import (
 	"unsafe"
 )
 
+// insnSize is the size of a decoded instruction.
+const insnSize = unsafe.Sizeof(insn{})
+
 // interpreter is the portable back end: a dispatch loop over the decoded
 // instructions.
 type interpreter struct{}
@@ -74,11 +77,15 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 	// stops a run that reaches it.
 	code0 := unsafe.Pointer(unsafe.SliceData(code))
 	funcs := m.p.funcs
-	if pc < 0 || pc >= len(code) {
+	if pc < 0 || pc >= len(code)-1 {
 		return 0, m.errorf(pc, "entry %d outside the program", pc)
 	}
+	// ip is &code[pc], kept beside pc so that operands load straight
+	// from it.
+	ip := unsafe.Add(code0, uintptr(pc)*insnSize)
 	for {
-		in := (*insn)(unsafe.Add(code0, uintptr(pc)*unsafe.Sizeof(insn{})))
+		in := (*insn)(ip)
+		ip = unsafe.Add(ip, insnSize)
 		pc++
 		switch in.op {
 		case opAdd64X:
@@ -229,6 +236,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJeq64K:
@@ -242,6 +250,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJeq32X:
@@ -255,6 +264,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJeq32K:
@@ -268,6 +278,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJne64X:
@@ -281,6 +292,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJne64K:
@@ -294,6 +306,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJne32X:
@@ -307,6 +320,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJne32K:
@@ -320,6 +334,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJgt64X:
@@ -333,6 +348,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJgt64K:
@@ -346,6 +362,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJgt32X:
@@ -359,6 +376,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJgt32K:
@@ -372,6 +390,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJge64X:
@@ -385,6 +404,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJge64K:
@@ -398,6 +418,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJge32X:
@@ -411,6 +432,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJge32K:
@@ -424,6 +446,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJlt64X:
@@ -437,6 +460,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJlt64K:
@@ -450,6 +474,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJlt32X:
@@ -463,6 +488,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJlt32K:
@@ -476,6 +502,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJle64X:
@@ -489,6 +516,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJle64K:
@@ -502,6 +530,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJle32X:
@@ -515,6 +544,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJle32K:
@@ -528,6 +558,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJsgt64X:
@@ -541,6 +572,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJsgt64K:
@@ -554,6 +586,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJsgt32X:
@@ -567,6 +600,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJsgt32K:
@@ -580,6 +614,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJsge64X:
@@ -593,6 +628,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJsge64K:
@@ -606,6 +642,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJsge32X:
@@ -619,6 +656,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJsge32K:
@@ -632,6 +670,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJslt64X:
@@ -645,6 +684,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJslt64K:
@@ -658,6 +698,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJslt32X:
@@ -671,6 +712,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJslt32K:
@@ -684,6 +726,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJsle64X:
@@ -697,6 +740,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJsle64K:
@@ -710,6 +754,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJsle32X:
@@ -723,6 +768,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJsle32K:
@@ -736,6 +782,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJset64X:
@@ -749,6 +796,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJset64K:
@@ -762,6 +810,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJset32X:
@@ -775,6 +824,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opJset32K:
@@ -788,6 +838,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			}
 		case opLdxB:
@@ -802,6 +853,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, err
 				}
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				r[d] = v
 			}
 		case opLdxH:
@@ -816,6 +868,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, err
 				}
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				r[d] = v
 			}
 		case opLdxW:
@@ -830,6 +883,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, err
 				}
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				r[d] = v
 			}
 		case opLdxDW:
@@ -844,6 +898,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, err
 				}
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				r[d] = v
 			}
 		case opLdxsB:
@@ -858,6 +913,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, err
 				}
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				r[d] = uint64(int64(int8(v)))
 			}
 		case opLdxsH:
@@ -872,6 +928,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, err
 				}
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				r[d] = uint64(int64(int16(v)))
 			}
 		case opLdxsW:
@@ -886,6 +943,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, err
 				}
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				r[d] = uint64(int64(int32(v)))
 			}
 		case opStxB:
@@ -898,6 +956,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, err
 				}
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			}
 		case opStB:
 			a := r[in.dst&15] + uint64(int64(in.off))
@@ -909,6 +968,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, err
 				}
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			}
 		case opStxH:
 			a := r[in.dst&15] + uint64(int64(in.off))
@@ -920,6 +980,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, err
 				}
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			}
 		case opStH:
 			a := r[in.dst&15] + uint64(int64(in.off))
@@ -931,6 +992,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, err
 				}
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			}
 		case opStxW:
 			a := r[in.dst&15] + uint64(int64(in.off))
@@ -942,6 +1004,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, err
 				}
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			}
 		case opStW:
 			a := r[in.dst&15] + uint64(int64(in.off))
@@ -953,6 +1016,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, err
 				}
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			}
 		case opStxDW:
 			a := r[in.dst&15] + uint64(int64(in.off))
@@ -964,6 +1028,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, err
 				}
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			}
 		case opStDW:
 			a := r[in.dst&15] + uint64(int64(in.off))
@@ -975,6 +1040,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					return 0, err
 				}
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			}
 		case opALdxB:
 			if off := x.abase + uint64(uint32(r[in.src&15])) + uint64(int64(in.off)); off <= x.asize-1 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated {
@@ -984,6 +1050,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				x.pc = pc
 				v := m.arenaLoadMiss(r[in.src&15], in.off, 1, pc-1)
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				r[d] = v
 			}
 		case opALdxH:
@@ -995,6 +1062,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				x.pc = pc
 				v := m.arenaLoadMiss(r[in.src&15], in.off, 2, pc-1)
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				r[d] = v
 			}
 		case opALdxW:
@@ -1006,6 +1074,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				x.pc = pc
 				v := m.arenaLoadMiss(r[in.src&15], in.off, 4, pc-1)
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				r[d] = v
 			}
 		case opALdxDW:
@@ -1017,6 +1086,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				x.pc = pc
 				v := m.arenaLoadMiss(r[in.src&15], in.off, 8, pc-1)
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				r[d] = v
 			}
 		case opALdxsB:
@@ -1027,6 +1097,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				x.pc = pc
 				v := m.arenaLoadMiss(r[in.src&15], in.off, 1, pc-1)
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				r[d] = uint64(int64(int8(v)))
 			}
 		case opALdxsH:
@@ -1038,6 +1109,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				x.pc = pc
 				v := m.arenaLoadMiss(r[in.src&15], in.off, 2, pc-1)
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				r[d] = uint64(int64(int16(v)))
 			}
 		case opALdxsW:
@@ -1049,6 +1121,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				x.pc = pc
 				v := m.arenaLoadMiss(r[in.src&15], in.off, 4, pc-1)
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				r[d] = uint64(int64(int32(v)))
 			}
 		case opAStxB:
@@ -1058,6 +1131,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				x.pc = pc
 				m.arenaStoreMiss(r[in.dst&15], in.off, 1, r[in.src&15], pc-1)
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			}
 		case opAStB:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-1 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated {
@@ -1066,6 +1140,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				x.pc = pc
 				m.arenaStoreMiss(r[in.dst&15], in.off, 1, in.imm, pc-1)
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			}
 		case opAStxH:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-2 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
@@ -1075,6 +1150,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				x.pc = pc
 				m.arenaStoreMiss(r[in.dst&15], in.off, 2, r[in.src&15], pc-1)
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			}
 		case opAStH:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-2 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
@@ -1084,6 +1160,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				x.pc = pc
 				m.arenaStoreMiss(r[in.dst&15], in.off, 2, in.imm, pc-1)
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			}
 		case opAStxW:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-4 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
@@ -1093,6 +1170,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				x.pc = pc
 				m.arenaStoreMiss(r[in.dst&15], in.off, 4, r[in.src&15], pc-1)
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			}
 		case opAStW:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-4 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
@@ -1102,6 +1180,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				x.pc = pc
 				m.arenaStoreMiss(r[in.dst&15], in.off, 4, in.imm, pc-1)
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			}
 		case opAStxDW:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-8 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
@@ -1111,6 +1190,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				x.pc = pc
 				m.arenaStoreMiss(r[in.dst&15], in.off, 8, r[in.src&15], pc-1)
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			}
 		case opAStDW:
 			if off := x.abase + uint64(uint32(r[in.dst&15])) + uint64(int64(in.off)); off <= x.asize-8 && atomic.LoadUint32(&x.astate[off>>pageShift]) == pageAllocated &&
@@ -1120,6 +1200,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				x.pc = pc
 				m.arenaStoreMiss(r[in.dst&15], in.off, 8, in.imm, pc-1)
 				pc = x.pc
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			}
 		case opLdImm64:
 			r[in.dst&15] = in.imm
@@ -1145,19 +1226,24 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				x.prof.seg(x.bs, pc)
 			}
 			pc = int(in.jt)
+			ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			x.bs = pc
 		case opMovLsh64K:
 			r[in.dst&15] = r[in.src&15] << (in.imm & 63)
 			pc++
+			ip = unsafe.Add(ip, insnSize)
 		case opMovRsh64K:
 			r[in.dst&15] = r[in.src&15] >> (in.imm & 63)
 			pc++
+			ip = unsafe.Add(ip, insnSize)
 		case opMovAnd64K:
 			r[in.dst&15] = r[in.src&15] & in.imm
 			pc++
+			ip = unsafe.Add(ip, insnSize)
 		case opMovAdd64K:
 			r[in.dst&15] = r[in.src&15] + in.imm
 			pc++
+			ip = unsafe.Add(ip, insnSize)
 		case opMayGoto:
 			if x.loops == 0 {
 				ran := uint64(pc - x.bs)
@@ -1169,6 +1255,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 					x.prof.seg(x.bs, pc)
 				}
 				pc = int(in.jt)
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				x.bs = pc
 			} else {
 				x.loops--
@@ -1191,6 +1278,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				x.prof.seg(x.bs, pc)
 			}
 			pc = int(in.jt)
+			ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			x.bs = pc
 		case opIterNumNext:
 			// kfIterNumNext for an iterator on the stack: {cur, end},
@@ -1230,6 +1318,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 			}
 			x.budget = m.budget
 			pc = x.pc
+			ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			if err != nil {
 				if err != errTailCalled {
 					return 0, m.wrapf(pc-1, err)
@@ -1238,6 +1327,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				// place; that program's r0 ends the frame.
 				r[0] = v
 				pc, x.bs = m.p.exitPC, m.p.exitPC
+				ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 				continue
 			}
 			r[0] = v
@@ -1260,6 +1350,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 			x.nf--
 			f := &frames[x.nf]
 			pc = f.ret
+			ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			x.bs = pc
 			r[6], r[7], r[8], r[9], r[10] = f.r6, f.r7, f.r8, f.r9, f.r10
 			x.loops = f.loops
@@ -1271,6 +1362,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 				return 0, err
 			}
 			pc = x.pc
+			ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			if reg >= 0 {
 				r[reg&15] = v
 			}
@@ -1278,6 +1370,7 @@ func (interpreter) call(m *machine, pc int, r1, r2, r3, r4, r5 uint64, depth int
 			x.pc = pc
 			v, reg := m.atomicArena(ar, in, r[in.dst&15], r[in.src&15], r[0], pc-1)
 			pc = x.pc
+			ip = unsafe.Add(code0, uintptr(pc)*insnSize)
 			if reg >= 0 {
 				r[reg&15] = v
 			}
