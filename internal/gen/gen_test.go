@@ -133,6 +133,38 @@ func TestSkeletonModule(t *testing.T) {
 		gen += "//go:generate go run github.com/bpfarena/bpfarena/cmd/bpfarena gen --package shapes --ident " + o.ident + " " + abs + "\n"
 	}
 	write("gen.go", []byte(gen))
+	// Every object of the project, each in a package of its own: the
+	// skeletons compile and vet.
+	var objs []string
+	for _, d := range []string{"examples", "corpus"} {
+		m, _ := filepath.Glob(repo("bpf", d, "*.bpf.o"))
+		objs = append(objs, m...)
+	}
+	for _, o := range objs {
+		name := strings.TrimSuffix(filepath.Base(o), ".bpf.o")
+		pkgDir := filepath.Join(dir, "all", name)
+		if err := os.MkdirAll(pkgDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, err := object.Load(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := Generate(Args{Package: "p", Ident: "x", Object: filepath.Base(o), Spec: spec})
+		if err != nil {
+			t.Fatalf("%s: %v", o, err)
+		}
+		for f, data := range map[string][]byte{filepath.Base(o): b, FileName("x"): src,
+			"use.go": []byte("package p\n\nvar _ = loadX\n")} {
+			if err := os.WriteFile(filepath.Join(pkgDir, f), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	test, err := os.ReadFile(filepath.Join("testdata", "shapes_test.go.txt"))
 	if err != nil {
 		t.Fatal(err)
