@@ -330,9 +330,6 @@ func arenaArgs(fn *btf.Func) []bool {
 		return nil
 	}
 	args := make([]bool, len(proto.Params))
-	for i, p := range proto.Params {
-		args[i] = IsArenaPointer(p.Type)
-	}
 	for i, tags := range fn.ParamTags {
 		if i >= len(args) {
 			break
@@ -348,8 +345,8 @@ func arenaArgs(fn *btf.Func) []bool {
 
 // IsArenaPointer reports whether t is a pointer whose target carries the
 // BTF type tag "arena" (__arena in the kernel selftests' headers since
-// Linux 7.3): the kernel treats such a global function argument as
-// __arg_arena, and lets a subprogram return such a pointer.
+// Linux 7.3): kernels that read the tag treat such a global function
+// argument as __arg_arena and let a subprogram return such a pointer.
 func IsArenaPointer(t btf.Type) bool {
 	for depth := 0; t != nil && depth < 32; depth++ {
 		switch u := t.(type) {

@@ -113,8 +113,9 @@ type Func struct {
 	Slot  int       // same position in 8-byte slots
 	Type  *btf.Func // nil without BTF
 	// ArenaArgs[i] is true when argument i carries the decl tag
-	// "arg:arena" (__arg_arena) or is a pointer to a type tagged "arena"
-	// (IsArenaPointer). One entry per parameter; nil without BTF.
+	// "arg:arena" (__arg_arena). One entry per parameter; nil without BTF.
+	// (A pointer to a type tagged "arena", IsArenaPointer, counts too on
+	// kernels that read type tags.)
 	ArenaArgs []bool
 	// Global is the BTF linkage (the symbol binding without BTF): the
 	// verifier checks global functions on their own, from their BTF

@@ -104,6 +104,19 @@ type Model struct {
 	// LoadAcquire: the load-acquire and store-release atomics (and with
 	// them 8- and 16-bit BPF_ATOMIC opcodes) exist.
 	LoadAcquire bool
+	// ArenaTypeTags: a global function's pointer argument or return
+	// whose target carries the BTF type tag "arena" (7.3's __arena) is an
+	// arena pointer, as with the decl tag arg:arena (corpus
+	// arena_type_tags; the selftests' arena_htab and check_arena_arg_ret).
+	// Read from the 6.12 and 7.3 sources (btf_prepare_func_args), not
+	// yet measured on 6.18.
+	ArenaTypeTags bool
+	// ArenaSubprogReturn: an arena value in R0 may leave a global
+	// subprogram whatever its declared type ("Pointers to arena are safe
+	// to pass between subprograms"; the selftests' bpf_arena_strlen);
+	// before, "At subprogram exit the register R0 is not a scalar
+	// value (arena)". Read from the 6.12 and 7.3 sources.
+	ArenaSubprogReturn bool
 }
 
 // Models are the modelled kernels, oldest first. The newest is the
@@ -130,6 +143,8 @@ var Models = []*Model{
 		FaultedFetchZeroes:      true,
 		SpinLockSafeArenaKfuncs: true,
 		LoadAcquire:             true,
+		ArenaTypeTags:           true,
+		ArenaSubprogReturn:      true,
 	},
 }
 

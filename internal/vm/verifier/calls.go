@@ -485,10 +485,11 @@ func params(f *object.Func) []btf.FuncParam {
 }
 
 // returnsScalar reports whether function f returns an integer, an enum
-// or a pointer into the arena (type tag "arena"), the only global functions
-// the kernel supports (unknown without BTF: assumed so). The caller gets an
-// unknown scalar in every case.
-func returnsScalar(f *object.Func) bool {
+// or, where the kernel reads type tags (typeTags), a pointer into the arena
+// (type tag "arena"): the only global functions the kernel supports
+// (unknown without BTF: assumed so). The caller gets an unknown scalar in
+// every case.
+func returnsScalar(f *object.Func, typeTags bool) bool {
 	if f == nil || f.Type == nil {
 		return true
 	}
@@ -496,7 +497,7 @@ func returnsScalar(f *object.Func) bool {
 	if !ok {
 		return true
 	}
-	if object.IsArenaPointer(fp.Return) {
+	if typeTags && object.IsArenaPointer(fp.Return) {
 		return true
 	}
 	switch btf.UnderlyingType(fp.Return).(type) {
@@ -506,9 +507,20 @@ func returnsScalar(f *object.Func) bool {
 	return false
 }
 
-// isArenaArg reports whether argument i of f is tagged arg:arena.
-func isArenaArg(f *object.Func, i int) bool {
-	return f != nil && i < len(f.ArenaArgs) && f.ArenaArgs[i]
+// isArenaArg reports whether argument i of f is tagged arg:arena, or on a
+// kernel that reads type tags points to a type tagged "arena".
+func (v *verifier) isArenaArg(f *object.Func, i int) bool {
+	if f == nil {
+		return false
+	}
+	if i < len(f.ArenaArgs) && f.ArenaArgs[i] {
+		return true
+	}
+	if !v.env.Kernel.ArenaTypeTags {
+		return false
+	}
+	ps := params(f)
+	return i < len(ps) && object.IsArenaPointer(ps[i].Type)
 }
 
 // pointee is the type a pointer parameter points to, nil if the parameter
@@ -543,7 +555,7 @@ func (v *verifier) checkGlobalArgs(pc int, st *state, t int, f *object.Func) err
 		n = len(f.ArenaArgs)
 	}
 	var msg string
-	if !returnsScalar(f) {
+	if !returnsScalar(f, v.env.Kernel.ArenaTypeTags) {
 		msg = "Global function " + f.Name + "() doesn't return scalar. Only those are supported."
 	}
 	for i := 0; i < n && i < 5 && msg == ""; i++ {
@@ -553,7 +565,7 @@ func (v *verifier) checkGlobalArgs(pc int, st *state, t int, f *object.Func) err
 			return v.fail(pc, syscall.EACCES, fmt.Sprintf("R%d !read_ok", r))
 		}
 		switch {
-		case isArenaArg(f, i):
+		case v.isArenaArg(f, i):
 			if !x.arenaOrScalar() {
 				msg = fmt.Sprintf("R%d is not a pointer to arena or scalar.", r)
 			}
@@ -592,7 +604,7 @@ func (v *verifier) globalState(pc int) (*state, error) {
 	for i := 0; i < 5; i++ {
 		r := i + 1
 		switch {
-		case isArenaArg(f, i):
+		case v.isArenaArg(f, i):
 			fr.regs[r] = value{k: kArena}
 		case i >= len(ps):
 		case pointee(ps[i]) == nil:

@@ -212,10 +212,7 @@ func (v *verifier) exit(pc int, st *state) ([]item, error) {
 		if err := v.checkSections(pc, st, "BPF_EXIT instruction in main prog"); err != nil {
 			return nil, err
 		}
-		// Linux 7.3 lets arena pointers pass between subprograms whatever
-		// the declared return type (bpf_arena_strlen returns the
-		// difference of two); Linux 6.12 wants a scalar.
-		if v.inGlobal >= 0 && !r0.arenaOrScalar() {
+		if v.inGlobal >= 0 && !r0.is(kScalar) && !(r0.arenaOrScalar() && v.env.Kernel.ArenaSubprogReturn) {
 			return nil, v.fail(pc, syscall.EINVAL, fmt.Sprintf("At subprogram exit the register R0 is not a scalar value (%s)", r0.typeName()))
 		}
 		return nil, nil
