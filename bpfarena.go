@@ -24,6 +24,7 @@ import (
 
 	"github.com/bpfarena/bpfarena/arena"
 	"github.com/bpfarena/bpfarena/internal/engine"
+	"github.com/bpfarena/bpfarena/internal/kernel"
 	"github.com/bpfarena/bpfarena/internal/kversion"
 	"github.com/bpfarena/bpfarena/internal/vm"
 	"github.com/bpfarena/bpfarena/object"
@@ -121,9 +122,12 @@ type Options struct {
 	PinPath string
 }
 
-// Unpin removes what Load with Options.PinPath keeps in dir. Collections
-// still loaded keep working on their mappings.
+// Unpin removes what Load with Options.PinPath keeps in dir, on either
+// engine. Collections still loaded keep working on their mappings.
 func Unpin(dir string) error {
+	if kernel.IsPinDir(dir) {
+		return kernel.Unpin(dir)
+	}
 	return vm.Unpin(dir)
 }
 

@@ -6,7 +6,7 @@
 // Every bump is an atomic add, so the count comes out exact.
 //
 //	go run ./examples/shared            # on the vm engine
-//	go run ./examples/shared -kernel    # on the running kernel (not yet: pinning there is to come)
+//	go run ./examples/shared -kernel    # on the running kernel (root, Linux 6.9+, bpffs)
 package main
 
 //go:generate go run github.com/bpfarena/bpfarena/cmd/bpfarena gen --package main --ident Shared bpf/shared.bpf.c
@@ -58,12 +58,17 @@ func bumpCtx() []byte { return binary.LittleEndian.AppendUint64(nil, uint64(os.G
 // run is the first process: it pins, sets up, starts the worker that
 // worker returns, bumps n times while it runs, and checks the count.
 func run(w io.Writer, engine bpfarena.Engine, n int, worker func(dir string) *exec.Cmd) error {
-	dir, err := os.MkdirTemp("", "bpfarena-shared-")
-	if err != nil {
-		return err
+	// The vm keeps the shared memory in an ordinary directory; the
+	// kernel pins maps on the bpf filesystem.
+	pin := fmt.Sprintf("/sys/fs/bpf/bpfarena-shared-%d", os.Getpid())
+	if engine == bpfarena.VM {
+		dir, err := os.MkdirTemp("", "bpfarena-shared-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		pin = dir + "/pin"
 	}
-	defer os.RemoveAll(dir)
-	pin := dir + "/pin"
 	objs, err := LoadShared(bpfarena.Options{Engine: engine, PinPath: pin})
 	if err != nil {
 		return err

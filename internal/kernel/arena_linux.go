@@ -460,7 +460,8 @@ func (c *collection) setupArena(km *kmap) error {
 	c.backend = b
 	c.arena = arena.Wrap(b.geo, km.mem, b)
 	contents := km.spec.Contents
-	if len(contents) == 0 {
+	if len(contents) == 0 || km.reused {
+		// A pinned arena keeps its pages and globals.
 		return nil
 	}
 	if len(contents) > len(km.mem) {

@@ -14,3 +14,9 @@ import (
 func Load(spec *object.Spec, opts engine.Options) (engine.Collection, error) {
 	return nil, fmt.Errorf("kernel engine on %s: needs Linux: %w", runtime.GOOS, engine.ErrNotSupported)
 }
+
+// IsPinDir is false: kernel pins need Linux.
+func IsPinDir(string) bool { return false }
+
+// Unpin needs Linux.
+func Unpin(dir string) error { return fmt.Errorf("unpin %s: %w", dir, engine.ErrNotSupported) }

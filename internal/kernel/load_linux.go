@@ -27,9 +27,6 @@ func Load(spec *object.Spec, opts engine.Options) (_ engine.Collection, err erro
 	if spec == nil {
 		return nil, errors.New("kernel: nil spec")
 	}
-	if opts.PinPath != "" {
-		return nil, fmt.Errorf("kernel engine: pinning (%s) is not implemented yet: %w", opts.PinPath, engine.ErrNotSupported)
-	}
 	for _, name := range opts.Programs {
 		if !slices.ContainsFunc(spec.Programs, func(p *object.ProgramSpec) bool { return p.Name == name }) {
 			return nil, fmt.Errorf("kernel: program %q is not in %s", name, spec.Path)
@@ -69,6 +66,12 @@ func Load(spec *object.Spec, opts engine.Options) (_ engine.Collection, err erro
 	}
 	if err := prefetchKernelSyms(idxVar, vars...); err != nil {
 		return nil, err
+	}
+	if opts.PinPath != "" {
+		if err := openPinDir(opts.PinPath); err != nil {
+			return nil, err
+		}
+		c.pinDir = opts.PinPath
 	}
 	if err := c.createMaps(spec); err != nil {
 		return nil, err
@@ -141,6 +144,7 @@ type collection struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	pinDir    string // Options.PinPath
 }
 
 // kmap is a created map.
@@ -149,7 +153,10 @@ type kmap struct {
 	name string // kernel name
 	fd   *sys.FD
 	mem  []byte // the mmap of an arena or global data map
-	size int    // value size seen by Lookup (per-CPU maps: all CPUs)
+	// reused: the map was pinned by an earlier load and keeps its
+	// contents.
+	reused bool
+	size   int // value size seen by Lookup (per-CPU maps: all CPUs)
 }
 
 func (c *collection) Program(name string) (engine.Program, bool) {
@@ -341,6 +348,20 @@ func (c *collection) createMap(spec *object.Spec, objName string, m *object.MapS
 			attr.MapFlags |= object.FlagRdonlyProg
 		}
 	}
+	if c.pinDir != "" {
+		pfd, err := pinnedMap(c.pinDir, pinName(m.Name), &attr)
+		if err != nil {
+			return nil, err
+		}
+		if pfd != nil {
+			km.fd, km.reused = pfd, true
+			if err := c.openMap(spec, km, data); err != nil {
+				pfd.Close()
+				return nil, err
+			}
+			return km, nil
+		}
+	}
 	if m.InnerMap != nil {
 		// The kernel takes the inner map's shape from a template map,
 		// which is not needed once the outer map exists.
@@ -387,26 +408,58 @@ func (c *collection) createMap(spec *object.Spec, objName string, m *object.MapS
 		return nil, fmt.Errorf("create map %s (type %d): %w", m.Name, m.Type, mapCreateError(err))
 	}
 	km.fd = fd
+	if err := c.openMap(spec, km, data); err != nil {
+		fd.Close()
+		return nil, err
+	}
+	if c.pinDir != "" {
+		// The arena's address goes beside the pins first: a later
+		// process must map the arena exactly there.
+		if m.IsArena() {
+			if err := recordArenaAddr(c.pinDir, uint64(sys.Addr(km.mem))); err != nil {
+				km.unmap()
+				fd.Close()
+				return nil, err
+			}
+		}
+		if err := sys.ObjPin(fd, filepath.Join(c.pinDir, pinName(m.Name))); err != nil {
+			km.unmap()
+			fd.Close()
+			return nil, fmt.Errorf("pin map %s in %s: %w", m.Name, c.pinDir, err)
+		}
+	}
+	return km, nil
+}
+
+// openMap makes a created or pinned map usable: the arena and global
+// data mapped (a new data map first gets its initial value), per-CPU value
+// sizes known.
+func (c *collection) openMap(spec *object.Spec, km *kmap, data bool) error {
+	m := km.spec
 	switch {
+	case m.IsArena() && km.reused:
+		addr, err := pinnedArenaAddr(c.pinDir)
+		if err != nil {
+			return err
+		}
+		if addr == 0 {
+			return fmt.Errorf("arena %s is pinned in %s without its address (%s): %w", m.Name, c.pinDir, metaPin, engine.ErrPinMismatch)
+		}
+		return km.mapArenaAt(addr)
 	case m.IsArena():
-		if err := km.mapArena(); err != nil {
-			fd.Close()
-			return nil, err
-		}
+		return km.mapArena()
+	case data && km.reused:
+		return km.mmapData()
 	case data:
-		if err := km.populateData(spec); err != nil {
-			fd.Close()
-			return nil, err
-		}
+		return km.populateData(spec)
 	case m.Type == object.PerCPUArray || m.Type == object.PerCPUHash || m.Type == object.LRUPerCPUHash:
 		n, err := possibleCPUs()
 		if err != nil {
-			fd.Close()
-			return nil, err
+			return err
 		}
 		km.size = int((m.ValueSize+7)&^7) * n
 	}
-	return km, nil
+	return nil
 }
 
 func mapCreateError(err error) error {
@@ -430,11 +483,19 @@ func (km *kmap) populateData(spec *object.Spec) error {
 	if err := sys.MapUpdate(km.fd, make([]byte, 4), value, 0); err != nil {
 		return fmt.Errorf("map %s: write initial value: %w", m.Name, err)
 	}
-	prot := unix.PROT_READ | unix.PROT_WRITE
 	if m.ReadOnly {
 		if err := sys.MapFreeze(km.fd); err != nil {
 			return fmt.Errorf("map %s: freeze: %w", m.Name, err)
 		}
+	}
+	return km.mmapData()
+}
+
+// mmapData maps a global data map's value so Go sees what programs see.
+func (km *kmap) mmapData() error {
+	m := km.spec
+	prot := unix.PROT_READ | unix.PROT_WRITE
+	if m.ReadOnly {
 		prot = unix.PROT_READ
 	}
 	size := (uintptr(m.ValueSize) + arena.PageSize - 1) &^ (arena.PageSize - 1)
@@ -457,29 +518,45 @@ func (km *kmap) mapArena() error {
 	m := km.spec
 	size := uintptr(m.MaxEntries) * arena.PageSize
 	prot := unix.PROT_READ | unix.PROT_WRITE
-	var mem []byte
-	var err error
 	if m.MapExtra != 0 {
-		mem, err = sys.Mmap(uintptr(m.MapExtra), size, prot, unix.MAP_SHARED|sys.MapFixedNoReplace, km.fd.Int())
-		switch {
-		case errors.Is(err, unix.EEXIST):
-			return fmt.Errorf("arena %s: map_extra range [%#x, %#x) is already mapped in this process (another arena, or other memory): %w",
-				m.Name, m.MapExtra, uint64(m.MapExtra)+uint64(size), err)
-		case err != nil:
-			return fmt.Errorf("arena %s: mmap at map_extra %#x: %w", m.Name, m.MapExtra, err)
-		case uint64(sys.Addr(mem)) != m.MapExtra:
-			// A kernel that ignores MAP_FIXED_NOREPLACE takes it as a hint.
-			sys.Munmap(mem)
-			return fmt.Errorf("arena %s: mmap placed the arena at %#x instead of map_extra %#x", m.Name, sys.Addr(mem), m.MapExtra)
-		}
-	} else {
-		mem, err = sys.Mmap(0, size, prot, unix.MAP_SHARED, km.fd.Int())
-		if err != nil {
-			return fmt.Errorf("arena %s: mmap: %w", m.Name, err)
-		}
+		return km.mapArenaAt(m.MapExtra)
+	}
+	mem, err := sys.Mmap(0, size, prot, unix.MAP_SHARED, km.fd.Int())
+	if err != nil {
+		return fmt.Errorf("arena %s: mmap: %w", m.Name, err)
 	}
 	km.mem = mem
 	return nil
+}
+
+// mapArenaAt maps the arena exactly at addr (map_extra, or where a pinned
+// arena lives), without replacing anything mapped there.
+func (km *kmap) mapArenaAt(addr uint64) error {
+	m := km.spec
+	size := uintptr(m.MaxEntries) * arena.PageSize
+	prot := unix.PROT_READ | unix.PROT_WRITE
+	mem, err := sys.Mmap(uintptr(addr), size, prot, unix.MAP_SHARED|sys.MapFixedNoReplace, km.fd.Int())
+	switch {
+	case errors.Is(err, unix.EEXIST):
+		return fmt.Errorf("arena %s: range [%#x, %#x) is already mapped in this process (another arena, or other memory): %w",
+			m.Name, addr, addr+uint64(size), err)
+	case err != nil:
+		return fmt.Errorf("arena %s: mmap at %#x: %w", m.Name, addr, err)
+	case uint64(sys.Addr(mem)) != addr:
+		// A kernel that ignores MAP_FIXED_NOREPLACE takes it as a hint.
+		sys.Munmap(mem)
+		return fmt.Errorf("arena %s: mmap placed the arena at %#x instead of %#x", m.Name, sys.Addr(mem), addr)
+	}
+	km.mem = mem
+	return nil
+}
+
+// unmap drops the map's mapping, if any.
+func (km *kmap) unmap() {
+	if km.mem != nil {
+		sys.Munmap(km.mem)
+		km.mem = nil
+	}
 }
 
 // possibleCPUs counts the possible CPUs, which size per-CPU map values.
