@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -221,5 +223,64 @@ func TestBadInput(t *testing.T) {
 		if code == 0 || errOut == "" {
 			t.Errorf("%q: exit %d, stderr %q; want a failure with a message", args, code, errOut)
 		}
+	}
+}
+
+// run --pin in two runs (build, then sum and teardown) ends with the same
+// globals and arena as one run of all three, on each engine; unpin removes
+// the pins.
+func TestRunPin(t *testing.T) {
+	type result struct {
+		Programs []struct {
+			Retval uint32 `json:"retval"`
+		} `json:"programs"`
+		Globals map[string]json.RawMessage `json:"globals"`
+		Arena   struct {
+			PresentPages int `json:"present_pages"`
+		} `json:"arena"`
+	}
+	decode := func(out string) result {
+		var r result
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return r
+	}
+	obj := repoPath("bpf", "examples", "list.bpf.o")
+	for _, engine := range []string{"vm", "kernel"} {
+		t.Run(engine, func(t *testing.T) {
+			dir := t.TempDir() + "/pin"
+			if engine == "kernel" {
+				dir = fmt.Sprintf("/sys/fs/bpf/bpfarena-cmd-test-%d", os.Getpid())
+			}
+			out, errOut, code := runCmd(t, "run", "--json", "--engine", engine, "--pin", dir, obj, "build")
+			if code != 0 {
+				if engine == "kernel" && strings.Contains(errOut, "not supported") {
+					t.Skip(errOut)
+				}
+				t.Fatalf("build: exit %d: %s", code, errOut)
+			}
+			defer runCmd(t, "unpin", dir)
+			out, errOut, code = runCmd(t, "run", "--json", "--engine", engine, "--pin", dir, obj, "sum", "teardown")
+			if code != 0 {
+				t.Fatalf("sum, teardown: exit %d: %s", code, errOut)
+			}
+			two := decode(out)
+			out, errOut, code = runCmd(t, "run", "--json", "--engine", engine, obj, "build", "sum", "teardown")
+			if code != 0 {
+				t.Fatalf("one run: exit %d: %s", code, errOut)
+			}
+			one := decode(out)
+			if two.Programs[0].Retval != one.Programs[1].Retval || two.Programs[1].Retval != one.Programs[2].Retval ||
+				!reflect.DeepEqual(two.Globals, one.Globals) || two.Arena.PresentPages != one.Arena.PresentPages {
+				t.Errorf("pinned runs:\n%+v\none run:\n%+v", two, one)
+			}
+			if _, errOut, code := runCmd(t, "unpin", dir); code != 0 {
+				t.Errorf("unpin: %s", errOut)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("%s still there after unpin: %v", dir, err)
+			}
+		})
 	}
 }
