@@ -3,6 +3,7 @@ package bpfarena_test
 import (
 	"bytes"
 	"errors"
+	"github.com/bpfarena/bpfarena/internal/testenv"
 	"strings"
 	"syscall"
 	"testing"
@@ -39,7 +40,7 @@ func load(t *testing.T, spec *bpfarena.Spec, eng bpfarena.Engine) *bpfarena.Coll
 	t.Helper()
 	coll, err := bpfarena.Load(spec, bpfarena.Options{Engine: eng})
 	if errors.Is(err, bpfarena.ErrNotSupported) {
-		t.Skip(err)
+		testenv.SkipKernel(t, err)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -235,7 +236,7 @@ func TestVerifierError(t *testing.T) {
 		}
 		_, err := bpfarena.Load(spec, bpfarena.Options{Engine: eng, Programs: []string{"sum"}})
 		if errors.Is(err, bpfarena.ErrNotSupported) {
-			t.Skip(err)
+			testenv.SkipKernel(t, err)
 		}
 		var ve *bpfarena.VerifierError
 		if !errors.As(err, &ve) {
@@ -312,7 +313,7 @@ func TestDifferential(t *testing.T) {
 			}
 			rep, err := conformance.Differential(spec, steps)
 			if errors.Is(err, bpfarena.ErrNotSupported) {
-				t.Skip(err)
+				testenv.SkipKernel(t, err)
 			}
 			if err != nil {
 				t.Fatal(err)

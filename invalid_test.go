@@ -3,6 +3,7 @@ package bpfarena_test
 import (
 	"bytes"
 	"errors"
+	"github.com/bpfarena/bpfarena/internal/testenv"
 	"strings"
 	"syscall"
 	"testing"
@@ -56,7 +57,7 @@ func TestInvalidObjects(t *testing.T) {
 					t.Fatal("loaded")
 				}
 				if errors.Is(err, bpfarena.ErrNotSupported) {
-					t.Skip(err)
+					testenv.SkipKernel(t, err)
 				}
 				if !errors.Is(err, errno) {
 					t.Fatalf("%v, want %v", err, errno)

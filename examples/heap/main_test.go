@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"github.com/bpfarena/bpfarena/internal/testenv"
 	"testing"
 
 	"github.com/bpfarena/bpfarena"
@@ -14,7 +15,7 @@ func TestHeap(t *testing.T) {
 			var out bytes.Buffer
 			err := run(&out, engine)
 			if engine == bpfarena.Kernel && errors.Is(err, bpfarena.ErrNotSupported) {
-				t.Skip(err)
+				testenv.SkipKernel(t, err)
 			}
 			if err != nil {
 				t.Fatal(err)

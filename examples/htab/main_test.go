@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"github.com/bpfarena/bpfarena/internal/testenv"
 	"strings"
 	"testing"
 
@@ -15,7 +16,7 @@ func TestHtab(t *testing.T) {
 			var out bytes.Buffer
 			err := run(&out, engine)
 			if engine == bpfarena.Kernel && errors.Is(err, bpfarena.ErrNotSupported) {
-				t.Skip(err)
+				testenv.SkipKernel(t, err)
 			}
 			if err != nil {
 				t.Fatal(err)

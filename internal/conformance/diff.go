@@ -7,6 +7,7 @@ import (
 
 	"github.com/bpfarena/bpfarena"
 	"github.com/bpfarena/bpfarena/arena"
+	"github.com/bpfarena/bpfarena/internal/kversion"
 	"github.com/bpfarena/bpfarena/object"
 )
 
@@ -114,8 +115,22 @@ func runBeside(spec *object.Spec, kstart uint64, progs []string, steps []Step) (
 	return nil, firstErr
 }
 
+// HostKernel is the Options.Kernel that makes the vm model the running
+// kernel, for comparisons with it: "host" where the running kernel is
+// modelled, else "" (the newest model).
+func HostKernel() string {
+	if _, err := kversion.Parse("host"); err == nil {
+		return "host"
+	}
+	return ""
+}
+
 func runSnapshot(spec *object.Spec, eng bpfarena.Engine, progs []string, steps []Step) (*snapshot, error) {
-	coll, err := bpfarena.Load(spec, bpfarena.Options{Engine: eng, Programs: progs})
+	kernel := ""
+	if eng == bpfarena.VM {
+		kernel = HostKernel()
+	}
+	coll, err := bpfarena.Load(spec, bpfarena.Options{Engine: eng, Programs: progs, Kernel: kernel})
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/bpfarena/bpfarena/internal/testenv"
 	"math/rand"
 	"slices"
 	"sort"
@@ -138,7 +139,7 @@ func TestRandomDifferential(t *testing.T) {
 	}
 	disabled, err := ProbeFeatures(GenConfig{})
 	if errors.Is(err, bpfarena.ErrNotSupported) {
-		t.Skipf("kernel engine: %v", err)
+		testenv.SkipKernel(t, fmt.Sprintf("kernel engine: %v", err))
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -572,7 +573,7 @@ func TestRandomRegressions(t *testing.T) {
 			}
 			d, err := differential(spec, steps)
 			if errors.Is(err, bpfarena.ErrNotSupported) {
-				t.Skipf("kernel engine: %v", err)
+				testenv.SkipKernel(t, fmt.Sprintf("kernel engine: %v", err))
 			}
 			if err != nil {
 				t.Fatal(err)

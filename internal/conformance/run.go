@@ -26,12 +26,15 @@ const (
 type Outcome struct {
 	Engine  bpfarena.Engine
 	Skipped string // non-empty: why the engine could not run the test
-	Loaded  bool
-	LoadErr error
-	Log     string
-	Ran     bool
-	Retval  uint32
-	RunErr  error
+	// Unsupported is set when it could not because the engine cannot
+	// run here (bpfarena.ErrNotSupported), not because of the test.
+	Unsupported bool
+	Loaded      bool
+	LoadErr     error
+	Log         string
+	Ran         bool
+	Retval      uint32
+	RunErr      error
 }
 
 // Result is one test: a program with annotations, on one or more engines.
@@ -42,6 +45,17 @@ type Result struct {
 	Status   Status
 	Reason   string
 	Outcomes []Outcome
+}
+
+// NotSupported reports whether an engine could not run the test because
+// it cannot run here at all.
+func (r Result) NotSupported() bool {
+	for _, o := range r.Outcomes {
+		if o.Unsupported {
+			return true
+		}
+	}
+	return false
 }
 
 func (r Result) String() string {
@@ -153,7 +167,7 @@ func runOne(spec *object.Spec, p *object.ProgramSpec, e Expect, aux []string, en
 	coll, err := bpfarena.Load(spec, bpfarena.Options{Engine: eng, LogLevel: level, Programs: append([]string{p.Name}, aux...), Kernel: kernel})
 	if err != nil {
 		if errors.Is(err, bpfarena.ErrNotSupported) {
-			o.Skipped = err.Error()
+			o.Skipped, o.Unsupported = err.Error(), true
 			return o
 		}
 		o.LoadErr = err

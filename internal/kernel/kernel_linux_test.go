@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"github.com/bpfarena/bpfarena/internal/testenv"
 	"os"
 	"strings"
 	"testing"
@@ -22,10 +24,10 @@ import (
 func requireKernel(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("kernel engine tests need root")
+		testenv.SkipKernel(t, "kernel engine tests need root")
 	}
 	if err := probe(); err != nil {
-		t.Skipf("kernel engine unavailable: %v", err)
+		testenv.SkipKernel(t, fmt.Sprintf("kernel engine unavailable: %v", err))
 	}
 }
 
