@@ -375,7 +375,6 @@ func (v *verifier) store(pc int, st *state, ins asm.Instruction) error {
 const (
 	xdpMDSize        = 24
 	xdpEgressIfindex = 20
-	attachXDPDevmap  = 35
 )
 
 // validCtxAccess applies the context rules of the program types whose
@@ -388,7 +387,7 @@ func (v *verifier) validCtxAccess(off int16, size int, at accType) bool {
 	}
 	switch v.prog.Type {
 	case object.XDP:
-		if off == xdpEgressIfindex && v.prog.AttachType != attachXDPDevmap {
+		if off == xdpEgressIfindex && v.prog.AttachType != object.AttachXDPDevmap {
 			return false
 		}
 		return at == accRead && off < xdpMDSize && size == 4

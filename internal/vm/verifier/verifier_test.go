@@ -651,3 +651,24 @@ func TestDecideRange(t *testing.T) {
 		}
 	}
 }
+
+// egress_ifindex of struct xdp_md is for programs attached to a devmap
+// (BPF_XDP_DEVMAP, 33), not a cpumap (BPF_XDP_CPUMAP, 35).
+func TestXDPEgressIfindex(t *testing.T) {
+	ldx := asm.MemOpCode(asm.ClassLDX, asm.ModeMEM, asm.SizeW)
+	insns := asm.Instructions{
+		{OpCode: ldx, Dst: asm.R0, Src: asm.R1, Offset: 20},
+		{OpCode: asm.ALUOpCode(asm.ClassALU64, asm.ALUMov, asm.SourceK), Dst: asm.R0, Constant: 2},
+		{OpCode: asm.OpExit},
+	}
+	for _, tt := range []struct {
+		attach object.AttachType
+		ok     bool
+	}{{object.AttachXDPDevmap, true}, {object.AttachXDPCPUMap, false}, {0, false}} {
+		p := &object.ProgramSpec{Name: "x", Type: object.XDP, AttachType: tt.attach, License: "GPL", Instructions: insns}
+		_, err := Verify(p, Env{})
+		if (err == nil) != tt.ok {
+			t.Errorf("attach type %d: err %v, want accepted %v", tt.attach, err, tt.ok)
+		}
+	}
+}
