@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -47,6 +48,9 @@ func cmdBench(args []string, stdout io.Writer) error {
 	engines, err := engineList(*engineName)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if handled, err := inKernelVM("bench", args, *kernelName, slices.Contains(engines, bpfarena.Kernel), pos, stdout); handled {
+		return err
 	}
 	var spec *bpfarena.Spec
 	switch len(pos) {

@@ -3,6 +3,7 @@
 //
 //	bpfarena inspect [--json] OBJ
 //	bpfarena disasm OBJ [PROG]
+//	bpfarena probe [--json]
 //	bpfarena run [--engine vm|kernel] [--repeat N] [--set NAME=VALUE]... [--ctx HEX] [--data HEX] [--json] OBJ PROG...
 //	bpfarena test [--engine vm|kernel|both] OBJ...
 //	bpfarena bench [--engine vm|kernel|both] [--json] [OBJ]
@@ -19,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/bpfarena/bpfarena"
+	"github.com/bpfarena/bpfarena/internal/matrix"
 )
 
 type command struct {
@@ -35,6 +37,7 @@ func init() {
 	commands = []command{
 		{"inspect", "inspect [--json] OBJ", cmdInspect, nil},
 		{"disasm", "disasm OBJ [PROG]", cmdDisasm, nil},
+		{"probe", "probe [--json]", cmdProbe, nil},
 		{"run", "run [--engine vm|kernel] [--pin DIR] [--repeat N] [--set NAME=VALUE]... [--ctx HEX] [--data HEX] [--json] OBJ PROG...", cmdRun, nil},
 		{"unpin", "unpin DIR", cmdUnpin, nil},
 		{"test", "test [--engine vm|kernel|both] [--json] [-v] OBJ...", cmdTest, nil},
@@ -58,6 +61,10 @@ func usage(w io.Writer) {
 }
 
 func main() {
+	if matrix.IsGuest() {
+		// This binary is the init of a kernel matrix VM (inKernelVM).
+		matrix.GuestMain()
+	}
 	os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

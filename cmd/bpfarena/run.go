@@ -151,6 +151,9 @@ func cmdRun(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	if handled, err := inKernelVM("run", args, *kernelName, eng == bpfarena.Kernel, pos[:1], stdout); handled {
+		return err
+	}
 	if *repeat == 0 || *repeat > 1<<31 {
 		return fmt.Errorf("%w: --repeat must be between 1 and 2^31", errUsage)
 	}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/bpfarena/bpfarena"
@@ -45,6 +46,9 @@ func cmdTest(args []string, stdout io.Writer) error {
 	engines, err := engineList(*engineName)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if handled, err := inKernelVM("test", args, *kernelName, slices.Contains(engines, bpfarena.Kernel), pos, stdout); handled {
+		return err
 	}
 	var passed, failed, skipped int
 	ran := map[bpfarena.Engine]bool{}

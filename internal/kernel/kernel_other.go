@@ -20,3 +20,8 @@ func IsPinDir(string) bool { return false }
 
 // Unpin needs Linux.
 func Unpin(dir string) error { return fmt.Errorf("unpin %s: %w", dir, engine.ErrNotSupported) }
+
+// Probe reports that there is no kernel engine off Linux.
+func Probe() []Feature {
+	return []Feature{{Name: "bpf(2)", Detail: "the kernel engine needs Linux"}}
+}

@@ -32,7 +32,10 @@ func Load(spec *object.Spec, opts engine.Options) (_ engine.Collection, err erro
 			return nil, fmt.Errorf("kernel: program %q is not in %s", name, spec.Path)
 		}
 	}
-	if err := probe(); err != nil {
+	// An object without an arena needs only bpf(2): it loads where the
+	// kernel refuses arenas.
+	needArena := slices.ContainsFunc(spec.Maps, func(m *object.MapSpec) bool { return m.IsArena() })
+	if err := probeFor(needArena); err != nil {
 		return nil, err
 	}
 	c := &collection{

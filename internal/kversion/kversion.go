@@ -226,6 +226,10 @@ type Kfunc struct {
 	Since Version
 	// Until, if set, is the first release without it (renamed).
 	Until Version
+	// Gone lists modelled releases after Since that lack it all the
+	// same (6.18 named bpf_stream_vprintk bpf_stream_vprintk_impl; 7.x
+	// has both names).
+	Gone []Version
 }
 
 // Kfuncs are the kernel functions the vm knows, with the release that
@@ -248,7 +252,7 @@ var Kfuncs = []Kfunc{
 	{Name: "bpf_res_spin_lock_irqsave", Since: V(6, 15)},
 	{Name: "bpf_res_spin_unlock_irqrestore", Since: V(6, 15)},
 	{Name: "bpf_arena_reserve_pages", Since: V(6, 17)},
-	{Name: "bpf_stream_vprintk", Since: V(6, 17)},
+	{Name: "bpf_stream_vprintk", Since: V(6, 17), Gone: []Version{V(6, 18)}},
 	{Name: "bpf_stream_vprintk_impl", Since: V(6, 18)},
 }
 
@@ -269,6 +273,11 @@ func (m *Model) HasKfunc(name string) error {
 		}
 		if !k.Until.IsZero() && !m.Version.Less(k.Until) {
 			return fmt.Errorf("kfunc %s: %w (%s); it was removed in %s", name, ErrMissingKfunc, m.Version, k.Until)
+		}
+		for _, g := range k.Gone {
+			if g == m.Version {
+				return fmt.Errorf("kfunc %s: %w (%s)", name, ErrMissingKfunc, m.Version)
+			}
 		}
 		return nil
 	}
