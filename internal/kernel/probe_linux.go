@@ -16,7 +16,7 @@ import (
 // Probe results are cached once they succeed; failures are not, because
 // they can depend on the caller's privileges, which may change.
 var (
-	probeMu      sync.Mutex
+	probeMu        sync.Mutex
 	bpfOK, arenaOK bool
 )
 

@@ -117,6 +117,10 @@ type Model struct {
 	// before, "At subprogram exit the register R0 is not a scalar
 	// value (arena)". Read from the 6.12 and 7.3 sources.
 	ArenaSubprogReturn bool
+	// TailCallNotProgArray is the message for bpf_tail_call with a map
+	// that is not a program array (corpus tailcall:
+	// tail_call_needs_prog_array).
+	TailCallNotProgArray string
 }
 
 // Models are the modelled kernels, oldest first. The newest is the
@@ -126,6 +130,7 @@ var Models = []*Model{
 		Version: V(6, 12), Measured: "6.12.117+deb13-amd64",
 		PageKfuncsSleepableOnly: true,
 		ExitNamesMissingUnlock:  true,
+		TailCallNotProgArray:    "kernel subsystem misconfigured verifier",
 	},
 	{
 		Version: V(6, 18), Measured: "6.18.44",
@@ -134,6 +139,7 @@ var Models = []*Model{
 		ArenaSignExtendingLoads: true,
 		FreeBelowStartWraps:     true,
 		LoadAcquire:             true,
+		TailCallNotProgArray:    "expected prog array map for tail call",
 	},
 	{
 		Version: V(7, 3), Measured: "7.3.4+deb13-amd64",
@@ -145,6 +151,7 @@ var Models = []*Model{
 		LoadAcquire:             true,
 		ArenaTypeTags:           true,
 		ArenaSubprogReturn:      true,
+		TailCallNotProgArray:    "expected prog array map for tail call",
 	},
 }
 

@@ -3,6 +3,7 @@ package verifier
 import (
 	"errors"
 	"fmt"
+	"github.com/bpfarena/bpfarena/internal/kversion"
 	"syscall"
 
 	"github.com/bpfarena/bpfarena/asm"
@@ -139,7 +140,7 @@ func (v *verifier) call(pc int, st *state, ins asm.Instruction) ([]item, error) 
 		if id == 12 {
 			mi = 1
 		}
-		if err := mapFuncCompatible(id, args[mi].mp); err != nil {
+		if err := mapFuncCompatible(id, args[mi].mp, v.env.Kernel); err != nil {
 			return nil, v.fail(pc, syscall.EINVAL, err.Error())
 		}
 	}
@@ -710,9 +711,13 @@ func (v *verifier) iterator(pc int, st *state, name string, it value) error {
 // mapFuncCompatible is the kernel's rule of which helpers take which maps:
 // a program array only bpf_tail_call, a map-in-map only lookups, and
 // bpf_tail_call only a program array. The message is the kernel's.
-func mapFuncCompatible(id int32, mp *object.MapSpec) error {
+func mapFuncCompatible(id int32, mp *object.MapSpec, k *kversion.Model) error {
 	if mp == nil {
 		return nil
+	}
+	if id == 12 && mp.Type != object.ProgArray && k.TailCallNotProgArray != "" {
+		// Checked before the map's compatibility with the helper.
+		return errors.New(k.TailCallNotProgArray)
 	}
 	ok := true
 	switch mp.Type {
