@@ -58,6 +58,11 @@ func loadSocketFilterLog(t *testing.T, code []byte, level uint32, size int) (str
 		logBuf:   uint64(uintptr(unsafe.Pointer(&logBuf[0]))),
 	}
 	fd, _, errno := unix.Syscall(unix.SYS_BPF, bpfProgLoad, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	// A signal during verification makes the load fail with EAGAIN or
+	// EINTR; the kernel expects the caller to try again.
+	for errno == unix.EAGAIN || errno == unix.EINTR {
+		fd, _, errno = unix.Syscall(unix.SYS_BPF, bpfProgLoad, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	}
 	runtime.KeepAlive(code)
 	runtime.KeepAlive(license)
 	runtime.KeepAlive(logBuf)
