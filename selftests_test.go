@@ -65,6 +65,12 @@ var vmSelftestDifferences = map[string]string{
 	"6.12/verifier_arena/iter_maps3":                           "iter programs get no typed ctx on the vm",
 }
 
+// kernelSelftestDifferences are the annotated tests the kernel engine
+// fails where libbpf passes them, with the reason.
+var kernelSelftestDifferences = map[string]string{
+	"7.3/verifier_arena_large/big_alloc1": "arena globals at the end of the arena (libbpf of 7.3)",
+}
+
 // TestKernelSelftests runs the annotated tests (verifier_arena and
 // verifier_arena_large) on the vm modelling each kernel version.
 func TestKernelSelftests(t *testing.T) {
@@ -405,5 +411,40 @@ func TestKernelSelftestArenaSpinLock(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestKernelSelftestsKernelEngine runs the annotated tests on the kernel
+// engine inside the matrix's kernels, where BPFARENA_SELFTESTS_KERNEL
+// names the running kernel's version. Every test must pass except the
+// ones listed in kernelSelftestDifferences.
+func TestKernelSelftestsKernelEngine(t *testing.T) {
+	host := os.Getenv("BPFARENA_SELFTESTS_KERNEL")
+	if host == "" {
+		t.Skip("BPFARENA_SELFTESTS_KERNEL names the running kernel's selftests (7.3, 6.12) in the matrix")
+	}
+	for _, name := range []string{"verifier_arena", "verifier_arena_large"} {
+		t.Run(host+"/"+name, func(t *testing.T) {
+			spec, err := bpfarena.LoadSpec(selftestObject(t, host, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			results, err := conformance.RunSpec(spec, []bpfarena.Engine{bpfarena.Kernel})
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts := map[conformance.Status]int{}
+			for _, r := range results {
+				counts[r.Status]++
+				why, known := kernelSelftestDifferences[host+"/"+name+"/"+r.Program]
+				switch {
+				case r.Status == conformance.Fail && !known:
+					t.Errorf("%s: %s", r.Program, r.Reason)
+				case r.Status == conformance.Pass && known:
+					t.Errorf("%s passes now; remove it from kernelSelftestDifferences (%s)", r.Program, why)
+				}
+			}
+			t.Logf("kernel engine on %s: %d passed, %d failed, %d skipped", host, counts[conformance.Pass], counts[conformance.Fail], counts[conformance.Skip])
+		})
 	}
 }

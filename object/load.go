@@ -524,9 +524,11 @@ func (l *loader) loadMaps() error {
 			KeySize:    4,
 			ValueSize:  uint32(s.hdr.Size),
 			MaxEntries: 1,
-			Flags:      FlagMmapable,
 			Section:    s.name,
 			ReadOnly:   ro,
+		}
+		if l.mmapableData(s) {
+			m.Flags |= FlagMmapable
 		}
 		if ro {
 			m.Flags |= FlagRdonlyProg
@@ -540,6 +542,39 @@ func (l *loader) loadMaps() error {
 		l.addMap(m)
 	}
 	return nil
+}
+
+// mmapableData is libbpf's rule for a global data section's map: it is
+// BPF_F_MMAPABLE when at least one of its variables is visible outside
+// the object, and not when all are static or hidden (STV_HIDDEN and
+// STV_INTERNAL count as static). A section holding only a hidden spin
+// lock must not be mmapable: the kernel refuses to mmap a map with one
+// (ENOTSUPP). A section BTF does not describe (.rodata.str1.1) is.
+func (l *loader) mmapableData(s *section) bool {
+	if l.raw == nil {
+		return true
+	}
+	id, ok := l.datasecs[s.name]
+	if !ok {
+		return true
+	}
+	for _, vs := range l.raw.secinfos(id) {
+		t, err := l.typeByID(vs.Type)
+		if err != nil {
+			return true
+		}
+		v, ok := t.(*btf.Var)
+		if !ok || v.Linkage == btf.StaticVar {
+			continue
+		}
+		if sym := l.findSymbol(s.idx, v.Name); sym != nil {
+			if vis := elf.ST_VISIBILITY(sym.Other); vis == elf.STV_HIDDEN || vis == elf.STV_INTERNAL {
+				continue
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // leanType strips typedefs and qualifiers.

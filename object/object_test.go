@@ -863,3 +863,34 @@ func TestInvalidProjectObjects(t *testing.T) {
 		})
 	}
 }
+
+// libbpf's mmapable rule: a data section of hidden or static variables
+// only is not BPF_F_MMAPABLE; one visible variable makes it so.
+func TestDataSectionMmapable(t *testing.T) {
+	for _, tc := range []struct {
+		file, section string
+		want          bool
+	}{
+		{"../bpf/corpus/hidden_data.bpf.o", ".data.LOCK", false},
+		{"../bpf/corpus/hidden_data.bpf.o", ".bss", true},
+		{"../bpf/corpus/printk.bpf.o", ".rodata", false},
+		{"../bpf/examples/list.bpf.o", ".bss", true},
+	} {
+		spec, err := Load(tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m *MapSpec
+		for _, ms := range spec.Maps {
+			if ms.Section == tc.section {
+				m = ms
+			}
+		}
+		if m == nil {
+			t.Fatalf("%s: no map for %s", tc.file, tc.section)
+		}
+		if got := m.Flags&FlagMmapable != 0; got != tc.want {
+			t.Errorf("%s %s: mmapable %v, want %v", tc.file, tc.section, got, tc.want)
+		}
+	}
+}

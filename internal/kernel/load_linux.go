@@ -346,7 +346,6 @@ func (c *collection) createMap(spec *object.Spec, objName string, m *object.MapS
 		attr.MapType = uint32(object.Array)
 		attr.KeySize = 4
 		attr.MaxEntries = 1
-		attr.MapFlags |= object.FlagMmapable
 		if m.ReadOnly {
 			attr.MapFlags |= object.FlagRdonlyProg
 		}
@@ -502,7 +501,9 @@ func (km *kmap) mmapData() error {
 		prot = unix.PROT_READ
 	}
 	size := (uintptr(m.ValueSize) + arena.PageSize - 1) &^ (arena.PageSize - 1)
-	if size == 0 {
+	if size == 0 || m.Flags&object.FlagMmapable == 0 {
+		// Not mmapable (only hidden variables, as libbpf decides): Go
+		// does not see it, as libbpf gives no initial-value pointer.
 		return nil
 	}
 	mem, err := sys.Mmap(0, size, prot, unix.MAP_SHARED, km.fd.Int())

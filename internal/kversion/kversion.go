@@ -111,12 +111,6 @@ type Model struct {
 	// Read from the 6.12 and 7.3 sources (btf_prepare_func_args), not
 	// yet measured on 6.18.
 	ArenaTypeTags bool
-	// ArenaSubprogReturn: an arena value in R0 may leave a global
-	// subprogram whatever its declared type ("Pointers to arena are safe
-	// to pass between subprograms"; the selftests' bpf_arena_strlen);
-	// before, "At subprogram exit the register R0 is not a scalar
-	// value (arena)". Read from the 6.12 and 7.3 sources.
-	ArenaSubprogReturn bool
 	// TailCallNotProgArray is the message for bpf_tail_call with a map
 	// that is not a program array (corpus tailcall:
 	// tail_call_needs_prog_array).
@@ -150,7 +144,6 @@ var Models = []*Model{
 		SpinLockSafeArenaKfuncs: true,
 		LoadAcquire:             true,
 		ArenaTypeTags:           true,
-		ArenaSubprogReturn:      true,
 		TailCallNotProgArray:    "expected prog array map for tail call",
 	},
 }
