@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -176,12 +175,13 @@ type Collection struct {
 }
 
 // use runs f with the collection open and Close held off until f returns.
-// what names the object for the error.
-func (c *Collection) use(what string, f func() error) error {
+// kind and name say what was used, for the error (built only then, so
+// that the common path does not allocate).
+func (c *Collection) use(kind, name string, f func() error) error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.closed {
-		return fmt.Errorf("%s: %w", what, ErrClosed)
+		return fmt.Errorf("%s %q: %w", kind, name, ErrClosed)
 	}
 	return f()
 }
@@ -310,12 +310,10 @@ func (c *Collection) Map(name string) (*Map, error) {
 	return &Map{Spec: ms, m: m, coll: c}, nil
 }
 
-func (m *Map) what() string { return "map " + strconv.Quote(m.Spec.Name) }
-
 // Lookup returns a copy of the value stored under key.
 func (m *Map) Lookup(key []byte) ([]byte, error) {
 	var v []byte
-	err := m.coll.use(m.what(), func() (err error) {
+	err := m.coll.use("map", m.Spec.Name, func() (err error) {
 		v, err = m.m.Lookup(key)
 		return err
 	})
@@ -324,19 +322,19 @@ func (m *Map) Lookup(key []byte) ([]byte, error) {
 
 // Update stores value under key (flags: 0 any, 1 no-exist, 2 exist).
 func (m *Map) Update(key, value []byte, flags uint64) error {
-	return m.coll.use(m.what(), func() error { return m.m.Update(key, value, flags) })
+	return m.coll.use("map", m.Spec.Name, func() error { return m.m.Update(key, value, flags) })
 }
 
 // Delete removes key.
 func (m *Map) Delete(key []byte) error {
-	return m.coll.use(m.what(), func() error { return m.m.Delete(key) })
+	return m.coll.use("map", m.Spec.Name, func() error { return m.m.Delete(key) })
 }
 
 // FD is the map's file descriptor on the kernel engine, -1 on the vm or
 // once the collection is closed.
 func (m *Map) FD() int {
 	fd := -1
-	m.coll.use(m.what(), func() error {
+	m.coll.use("map", m.Spec.Name, func() error {
 		fd = m.m.FD()
 		return nil
 	})

@@ -3,7 +3,6 @@ package bpfarena
 import (
 	"fmt"
 	"reflect"
-	"strconv"
 	"strings"
 	"unsafe"
 
@@ -59,7 +58,7 @@ func (v *Variable) Bytes() ([]byte, error) {
 
 // use runs f on the variable's memory with the collection open.
 func (v *Variable) use(f func(mem []byte) error) error {
-	return v.coll.use("global "+strconv.Quote(v.Spec.Name), func() error {
+	return v.coll.use("global", v.Spec.Name, func() error {
 		mem, err := v.mem()
 		if err != nil {
 			return err

@@ -33,7 +33,7 @@ func (p *Program) EBPF() (*ebpf.Program, error) {
 // with cilium/ebpf/ringbuf). The result owns a duplicate of the descriptor.
 func (m *Map) EBPF() (*ebpf.Map, error) {
 	var dup int
-	err := m.coll.use(m.what(), func() error {
+	err := m.coll.use("map", m.Spec.Name, func() error {
 		fd := m.m.FD()
 		if fd < 0 {
 			return fmt.Errorf("map %q has no kernel descriptor on this engine: %w", m.Spec.Name, ErrNotSupported)

@@ -252,3 +252,55 @@ func TestPinKilledProcess(t *testing.T) {
 		}
 	})
 }
+
+// Page allocation from Go on a private and on a pinned arena (the shared
+// lock and the tree's write-back), and a program run doing 1000 kfunc
+// pairs on each.
+func BenchmarkPinnedArena(b *testing.B) {
+	for _, pinned := range []bool{false, true} {
+		name := "private"
+		opts := bpfarena.Options{}
+		if pinned {
+			name = "pinned"
+			opts.PinPath = b.TempDir() + "/pin"
+		}
+		b.Run(name, func(b *testing.B) {
+			coll, err := bpfarena.Load(specOf(b, "examples/bench.bpf.o"), opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer coll.Close()
+			a := coll.Arena()
+			b.Run("go_alloc_free", func(b *testing.B) {
+				for b.Loop() {
+					p, err := a.Alloc(1)
+					if err != nil {
+						b.Fatal(err)
+					}
+					a.Free(p, 1)
+				}
+			})
+			b.Run("bpf_alloc_free_x1000", func(b *testing.B) {
+				p := coll.Program("alloc_free")
+				for b.Loop() {
+					if _, err := p.Run(nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
+
+// Reading a global: the atomic word copy under the collection's lock.
+func BenchmarkGlobalGet(b *testing.B) {
+	coll, err := bpfarena.Load(specOf(b, "examples/list.bpf.o"), bpfarena.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer coll.Close()
+	g, _ := bpfarena.Global[uint64](coll, "total")
+	for b.Loop() {
+		g.Get()
+	}
+}
