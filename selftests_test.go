@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"testing"
 
 	"github.com/bpfarena/bpfarena"
 	"github.com/bpfarena/bpfarena/internal/conformance"
+	"github.com/bpfarena/bpfarena/internal/testenv"
 )
 
 // The Linux kernel's own arena selftests (tools/testing/selftests/bpf),
@@ -415,13 +417,12 @@ func TestKernelSelftestArenaSpinLock(t *testing.T) {
 }
 
 // TestKernelSelftestsKernelEngine runs the annotated tests on the kernel
-// engine inside the matrix's kernels, where BPFARENA_SELFTESTS_KERNEL
-// names the running kernel's version. Every test must pass except the
+// engine inside the matrix's kernels, each with its own version's objects. Every test must pass except the
 // ones listed in kernelSelftestDifferences.
 func TestKernelSelftestsKernelEngine(t *testing.T) {
-	host := os.Getenv("BPFARENA_SELFTESTS_KERNEL")
-	if host == "" {
-		t.Skip("BPFARENA_SELFTESTS_KERNEL names the running kernel's selftests (7.3, 6.12) in the matrix")
+	host := testenv.MatrixKernel()
+	if !slices.Contains(selftestKernels, host) {
+		t.Skipf("the kernel engine runs the selftests of the matrix kernels %v; this is not one (%q)", selftestKernels, host)
 	}
 	for _, name := range []string{"verifier_arena", "verifier_arena_large"} {
 		t.Run(host+"/"+name, func(t *testing.T) {

@@ -10,6 +10,9 @@
 #
 # Result: DIR/<version>/obj/<name>.bpf.o for the eight arena objects, and
 # DIR/<version>/config (the kernel's configuration, for CONFIG_NR_CPUS).
+# With COPY_TO set, the obj directories are also copied to
+# COPY_TO/<version>/obj (CI copies them into the clone's ignored
+# .selftests/, which the kernel matrix ships into its guests).
 set -euo pipefail
 
 dir="${1:-${BPFARENA_SELFTESTS:-$HOME/.cache/bpfarena/selftests}}"
@@ -128,3 +131,13 @@ for k in "${kernels[@]}"; do
 	"$CLANG" --version | head -n 1 >"$stamp"
 	echo "selftests $ver: built $built objects"
 done
+
+if [ -n "${COPY_TO:-}" ]; then
+	for k in "${kernels[@]}"; do
+		ver="${k%% *}"
+		rm -rf "${COPY_TO:?}/$ver"
+		mkdir -p "$COPY_TO/$ver"
+		cp -r "$dir/$ver/obj" "$COPY_TO/$ver/obj"
+	done
+	echo "selftests: objects copied to $COPY_TO"
+fi
