@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/bpfarena/bpfarena"
@@ -109,9 +110,19 @@ func TestKernelSelftests(t *testing.T) {
 	}
 }
 
-// selftestLoad loads a selftest object on the vm modelling kernel, with
-// globals set first.
-func selftestLoad(t *testing.T, kernel, name string, sets map[string][]byte) *bpfarena.Collection {
+// selftestEngines are the engines that run kernel version k's selftests:
+// the vm modelling it, and the kernel engine inside the matrix guest
+// running that version.
+func selftestEngines(k string) []bpfarena.Engine {
+	if testenv.MatrixKernel() == k {
+		return []bpfarena.Engine{bpfarena.VM, bpfarena.Kernel}
+	}
+	return []bpfarena.Engine{bpfarena.VM}
+}
+
+// selftestLoad loads a selftest object on eng (the vm modelling kernel),
+// with globals set first.
+func selftestLoad(t *testing.T, eng bpfarena.Engine, kernel, name string, sets map[string][]byte) *bpfarena.Collection {
 	t.Helper()
 	spec, err := bpfarena.LoadSpec(selftestObject(t, kernel, name))
 	if err != nil {
@@ -127,7 +138,11 @@ func selftestLoad(t *testing.T, kernel, name string, sets map[string][]byte) *bp
 			t.Fatal(err)
 		}
 	}
-	coll, err := bpfarena.Load(spec, bpfarena.Options{Engine: bpfarena.VM, Kernel: kernel})
+	opts := bpfarena.Options{Engine: eng}
+	if eng == bpfarena.VM {
+		opts.Kernel = kernel
+	}
+	coll, err := bpfarena.Load(spec, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,41 +212,43 @@ func arenaWord(t *testing.T, coll *bpfarena.Collection, addr uint64, n int) uint
 // from user space, delete them, compare the sums.
 func TestKernelSelftestArenaList(t *testing.T) {
 	for _, k := range selftestKernels {
-		for _, cnt := range []int{1, 1000} {
-			t.Run(k+"/"+strconv.Itoa(cnt), func(t *testing.T) {
-				coll := selftestLoad(t, k, "arena_list", nil)
-				le := make([]byte, 4)
-				binary.LittleEndian.PutUint32(le, uint32(cnt))
-				cntVar, err := coll.Variable("cnt")
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := cntVar.Write(le); err != nil {
-					t.Fatal(err)
-				}
-				runOK(t, coll, "arena_list_add", bpfarena.RunOptions{})
-				if globalInt(t, coll, "skip") != 0 {
-					t.Skip("compiler without arena casts (the runner skips too)")
-				}
-				want := int64(cnt) * int64(cnt-1) / 2
-				head := uint64(globalInt(t, coll, "list_head"))
-				if got := listSum(t, coll, head); got != want {
-					t.Errorf("sum of elems walked from Go: %d, want %d", got, want)
-				}
-				if got := globalInt(t, coll, "arena_sum"); got != want {
-					t.Errorf("__arena sum of elems: %d, want %d", got, want)
-				}
-				if got := globalInt(t, coll, "test_val"); got != int64(cnt+1) {
-					t.Errorf("num of elems: %d, want %d", got, cnt+1)
-				}
-				runOK(t, coll, "arena_list_del", bpfarena.RunOptions{})
-				if got := listSum(t, coll, head); got != 0 {
-					t.Errorf("sum after del: %d, want 0", got)
-				}
-				if got := globalInt(t, coll, "list_sum"); got != want {
-					t.Errorf("sum computed by the program: %d, want %d", got, want)
-				}
-			})
+		for _, eng := range selftestEngines(k) {
+			for _, cnt := range []int{1, 1000} {
+				t.Run(k+"/"+eng.String()+"/"+strconv.Itoa(cnt), func(t *testing.T) {
+					coll := selftestLoad(t, eng, k, "arena_list", nil)
+					le := make([]byte, 4)
+					binary.LittleEndian.PutUint32(le, uint32(cnt))
+					cntVar, err := coll.Variable("cnt")
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := cntVar.Write(le); err != nil {
+						t.Fatal(err)
+					}
+					runOK(t, coll, "arena_list_add", bpfarena.RunOptions{})
+					if globalInt(t, coll, "skip") != 0 {
+						t.Skip("compiler without arena casts (the runner skips too)")
+					}
+					want := int64(cnt) * int64(cnt-1) / 2
+					head := uint64(globalInt(t, coll, "list_head"))
+					if got := listSum(t, coll, head); got != want {
+						t.Errorf("sum of elems walked from Go: %d, want %d", got, want)
+					}
+					if got := globalInt(t, coll, "arena_sum"); got != want {
+						t.Errorf("__arena sum of elems: %d, want %d", got, want)
+					}
+					if got := globalInt(t, coll, "test_val"); got != int64(cnt+1) {
+						t.Errorf("num of elems: %d, want %d", got, cnt+1)
+					}
+					runOK(t, coll, "arena_list_del", bpfarena.RunOptions{})
+					if got := listSum(t, coll, head); got != 0 {
+						t.Errorf("sum after del: %d, want 0", got)
+					}
+					if got := globalInt(t, coll, "list_sum"); got != want {
+						t.Errorf("sum computed by the program: %d, want %d", got, want)
+					}
+				})
+			}
 		}
 	}
 }
@@ -256,34 +273,36 @@ func listSum(t *testing.T, coll *bpfarena.Collection, head uint64) int64 {
 // user space looks keys up by walking buckets and lists.
 func TestKernelSelftestArenaHtab(t *testing.T) {
 	for _, k := range selftestKernels {
-		for _, tc := range []struct{ obj, prog string }{{"arena_htab", "arena_htab_llvm"}, {"arena_htab_asm", "arena_htab_asm"}} {
-			t.Run(k+"/"+tc.obj, func(t *testing.T) {
-				coll := selftestLoad(t, k, tc.obj, nil)
-				// The runner faults in the page at offset 0 first.
-				if b, err := coll.Arena().Bytes(coll.Arena().Start(), 4); err != nil {
-					t.Fatal(err)
-				} else {
-					binary.LittleEndian.PutUint32(b, 0x55aa)
-				}
-				runOK(t, coll, tc.prog, bpfarena.RunOptions{})
-				if globalInt(t, coll, "skip") != 0 {
-					t.Skip("compiler without arena casts (the runner skips too)")
-				}
-				htab := uint64(globalInt(t, coll, "htab_for_user"))
-				if htab == 0 {
-					t.Fatal("htab_for_user is NULL")
-				}
-				buckets := arenaWord(t, coll, htab, 8)
-				nBuckets := arenaWord(t, coll, htab+8, 4)
-				if buckets == 0 || nBuckets == 0 {
-					t.Fatalf("htab buckets %#x n_buckets %d", buckets, nBuckets)
-				}
-				for key := uint64(0); key < 16; key += 4 {
-					if got := htabLookup(t, coll, buckets, nBuckets, key); got != int64(key) {
-						t.Errorf("lookup %d: %d, want key == value", key, got)
+		for _, eng := range selftestEngines(k) {
+			for _, tc := range []struct{ obj, prog string }{{"arena_htab", "arena_htab_llvm"}, {"arena_htab_asm", "arena_htab_asm"}} {
+				t.Run(k+"/"+eng.String()+"/"+tc.obj, func(t *testing.T) {
+					coll := selftestLoad(t, eng, k, tc.obj, nil)
+					// The runner faults in the page at offset 0 first.
+					if b, err := coll.Arena().Bytes(coll.Arena().Start(), 4); err != nil {
+						t.Fatal(err)
+					} else {
+						binary.LittleEndian.PutUint32(b, 0x55aa)
 					}
-				}
-			})
+					runOK(t, coll, tc.prog, bpfarena.RunOptions{})
+					if globalInt(t, coll, "skip") != 0 {
+						t.Skip("compiler without arena casts (the runner skips too)")
+					}
+					htab := uint64(globalInt(t, coll, "htab_for_user"))
+					if htab == 0 {
+						t.Fatal("htab_for_user is NULL")
+					}
+					buckets := arenaWord(t, coll, htab, 8)
+					nBuckets := arenaWord(t, coll, htab+8, 4)
+					if buckets == 0 || nBuckets == 0 {
+						t.Fatalf("htab buckets %#x n_buckets %d", buckets, nBuckets)
+					}
+					for key := uint64(0); key < 16; key += 4 {
+						if got := htabLookup(t, coll, buckets, nBuckets, key); got != int64(key) {
+							t.Errorf("lookup %d: %d, want key == value", key, got)
+						}
+					}
+				})
+			}
 		}
 	}
 }
@@ -327,25 +346,27 @@ func TestKernelSelftestArenaAtomics(t *testing.T) {
 		{"uaf", map[string]int64{"uaf_recovery_fails": 0}},
 	}
 	for _, k := range selftestKernels {
-		for _, c := range checks {
-			t.Run(k+"/"+c.prog, func(t *testing.T) {
-				pid := make([]byte, 4)
-				binary.LittleEndian.PutUint32(pid, uint32(os.Getpid()))
-				coll := selftestLoad(t, k, "arena_atomics", map[string][]byte{"pid": pid})
-				if _, err := coll.Variable("skip_all_tests"); err == nil && globalInt(t, coll, "skip_all_tests") != 0 {
-					t.Skip("compiler without arena atomics (the runner skips too)")
-				}
-				runOK(t, coll, c.prog, bpfarena.RunOptions{})
-				for name, want := range c.want {
-					got := globalInt(t, coll, name)
-					if size := len(globalBytes(t, coll, name)); size == 4 {
-						want = int64(int32(want))
+		for _, eng := range selftestEngines(k) {
+			for _, c := range checks {
+				t.Run(k+"/"+eng.String()+"/"+c.prog, func(t *testing.T) {
+					pid := make([]byte, 4)
+					binary.LittleEndian.PutUint32(pid, uint32(os.Getpid()))
+					coll := selftestLoad(t, eng, k, "arena_atomics", map[string][]byte{"pid": pid})
+					if _, err := coll.Variable("skip_all_tests"); err == nil && globalInt(t, coll, "skip_all_tests") != 0 {
+						t.Skip("compiler without arena atomics (the runner skips too)")
 					}
-					if got != want {
-						t.Errorf("%s = %d (%#x), want %d (%#x)", name, got, got, want, want)
+					runOK(t, coll, c.prog, bpfarena.RunOptions{})
+					for name, want := range c.want {
+						got := globalInt(t, coll, name)
+						if size := len(globalBytes(t, coll, name)); size == 4 {
+							want = int64(int32(want))
+						}
+						if got != want {
+							t.Errorf("%s = %d (%#x), want %d (%#x)", name, got, got, want, want)
+						}
 					}
-				}
-			})
+				})
+			}
 		}
 	}
 }
@@ -353,13 +374,15 @@ func TestKernelSelftestArenaAtomics(t *testing.T) {
 // The runner of arena_strsearch: the program checks its own matches.
 func TestKernelSelftestArenaStrsearch(t *testing.T) {
 	for _, k := range selftestKernels {
-		t.Run(k, func(t *testing.T) {
-			coll := selftestLoad(t, k, "arena_strsearch", nil)
-			runOK(t, coll, "arena_strsearch", bpfarena.RunOptions{})
-			if globalInt(t, coll, "skip") != 0 {
-				t.Skip("compiler without arena casts (the runner skips too)")
-			}
-		})
+		for _, eng := range selftestEngines(k) {
+			t.Run(k+"/"+eng.String(), func(t *testing.T) {
+				coll := selftestLoad(t, eng, k, "arena_strsearch", nil)
+				runOK(t, coll, "arena_strsearch", bpfarena.RunOptions{})
+				if globalInt(t, coll, "skip") != 0 {
+					t.Skip("compiler without arena casts (the runner skips too)")
+				}
+			})
+		}
 	}
 }
 
@@ -374,44 +397,49 @@ func TestKernelSelftestArenaSpinLock(t *testing.T) {
 		t.Skip("arena spin lock unlocks with plain stores, which the race detector cannot see as releases")
 	}
 	for _, k := range selftestKernels {
-		for _, size := range []int{1, 1000} {
-			t.Run(k+"/"+strconv.Itoa(size), func(t *testing.T) {
-				cs := make([]byte, 4)
-				binary.LittleEndian.PutUint32(cs, uint32(size))
-				limit := make([]byte, 4)
-				binary.LittleEndian.PutUint32(limit, repeat*threads)
-				coll := selftestLoad(t, k, "arena_spin_lock", map[string][]byte{"cs_count": cs, "limit": limit})
-				if globalInt(t, coll, "test_skip") == 2 {
-					t.Skip("the program reports arena spin locks unsupported (the runner skips too)")
-				}
-				errs := make(chan error, threads)
-				for i := 0; i < threads; i++ {
-					// The runner pins each thread to its own CPU; the
-					// lock's queue nodes are per CPU.
-					go func(cpu uint32) {
-						var err error
-						for j := 0; j < repeat && err == nil; j++ {
-							var res *bpfarena.RunResult
-							res, err = coll.Program("prog").Test(bpfarena.RunOptions{Data: make([]byte, 64), CPU: cpu})
-							if err == nil && res.Retval != 0 && int32(res.Retval) != -95 {
-								err = fmt.Errorf("retval %d", int32(res.Retval))
-							}
-						}
-						errs <- err
-					}(uint32(i))
-				}
-				for i := 0; i < threads; i++ {
-					if err := <-errs; err != nil {
-						t.Fatal(err)
+		for _, eng := range selftestEngines(k) {
+			for _, size := range []int{1, 1000} {
+				t.Run(k+"/"+eng.String()+"/"+strconv.Itoa(size), func(t *testing.T) {
+					cs := make([]byte, 4)
+					binary.LittleEndian.PutUint32(cs, uint32(size))
+					limit := make([]byte, 4)
+					binary.LittleEndian.PutUint32(limit, repeat*threads)
+					if eng == bpfarena.Kernel && !hostKernelConfig() {
+						t.Skip("no kernel configuration here (/proc/config.gz, /boot/config-RELEASE): CONFIG_NR_CPUS, a __kconfig extern, cannot be filled, as libbpf could not")
 					}
-				}
-				if globalInt(t, coll, "test_skip") == 3 {
-					t.Skip("CONFIG_NR_CPUS exceeds what the arena spin lock supports (the runner skips too)")
-				}
-				if got := globalInt(t, coll, "counter"); got != repeat*threads {
-					t.Errorf("counter %d, want %d", got, repeat*threads)
-				}
-			})
+					coll := selftestLoad(t, eng, k, "arena_spin_lock", map[string][]byte{"cs_count": cs, "limit": limit})
+					if globalInt(t, coll, "test_skip") == 2 {
+						t.Skip("the program reports arena spin locks unsupported (the runner skips too)")
+					}
+					errs := make(chan error, threads)
+					for i := 0; i < threads; i++ {
+						// The runner pins each thread to its own CPU; the
+						// lock's queue nodes are per CPU.
+						go func(cpu uint32) {
+							var err error
+							for j := 0; j < repeat && err == nil; j++ {
+								var res *bpfarena.RunResult
+								res, err = coll.Program("prog").Test(bpfarena.RunOptions{Data: make([]byte, 64), CPU: cpu})
+								if err == nil && res.Retval != 0 && int32(res.Retval) != -95 {
+									err = fmt.Errorf("retval %d", int32(res.Retval))
+								}
+							}
+							errs <- err
+						}(uint32(i))
+					}
+					for i := 0; i < threads; i++ {
+						if err := <-errs; err != nil {
+							t.Fatal(err)
+						}
+					}
+					if globalInt(t, coll, "test_skip") == 3 {
+						t.Skip("CONFIG_NR_CPUS exceeds what the arena spin lock supports (the runner skips too)")
+					}
+					if got := globalInt(t, coll, "counter"); got != repeat*threads {
+						t.Errorf("counter %d, want %d", got, repeat*threads)
+					}
+				})
+			}
 		}
 	}
 }
@@ -448,4 +476,18 @@ func TestKernelSelftestsKernelEngine(t *testing.T) {
 			t.Logf("kernel engine on %s: %d passed, %d failed, %d skipped", host, counts[conformance.Pass], counts[conformance.Fail], counts[conformance.Skip])
 		})
 	}
+}
+
+// hostKernelConfig reports whether the running kernel's configuration is
+// where libbpf looks for it.
+func hostKernelConfig() bool {
+	if _, err := os.Stat("/proc/config.gz"); err == nil {
+		return true
+	}
+	rel, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat("/boot/config-" + strings.TrimSpace(string(rel)))
+	return err == nil
 }
