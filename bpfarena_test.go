@@ -325,3 +325,43 @@ func TestDifferential(t *testing.T) {
 		})
 	}
 }
+
+// A raw tracepoint program runs repeatedly on both engines (the kernel
+// refuses a repeat count for it: the runs are separate), and a run error
+// names the program once.
+func TestRunRawTracepointRepeat(t *testing.T) {
+	spec := specOf(t, "corpus/run_types.bpf.o")
+	for _, eng := range []bpfarena.Engine{bpfarena.VM, bpfarena.Kernel} {
+		t.Run(eng.String(), func(t *testing.T) {
+			coll, err := bpfarena.Load(spec, bpfarena.Options{Engine: eng})
+			if errors.Is(err, bpfarena.ErrNotSupported) {
+				testenv.SkipKernel(t, err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer coll.Close()
+			res, err := coll.Program("raw_tp_counts").Test(bpfarena.RunOptions{Repeat: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Retval != 7 {
+				t.Errorf("retval %d, want 7", res.Retval)
+			}
+			runs, err := bpfarena.Global[uint64](coll, "raw_tp_runs")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := runs.Get(); n != 3 {
+				t.Errorf("raw_tp_runs = %d after 3 repeats", n)
+			}
+			_, err = coll.Program("tracepoint_prog").Test(bpfarena.RunOptions{})
+			if err == nil || !errors.Is(err, bpfarena.ErrNotSupported) {
+				t.Fatalf("tracepoint run: %v, want ErrNotSupported", err)
+			}
+			if n := strings.Count(err.Error(), "run tracepoint_prog:"); n != 1 {
+				t.Errorf("error names the run %d times: %v", n, err)
+			}
+		})
+	}
+}

@@ -391,23 +391,30 @@ func attachBTFID(ps *object.ProgramSpec) (btf.TypeID, error) {
 }
 
 // Run runs the program with BPF_PROG_TEST_RUN and collects what it wrote
-// to its streams. Syscall programs take only a ctx, which the kernel copies
-// back in place, and no repeat: repeats are done here, one call each.
+// to its streams. Syscall and raw tracepoint programs take only a ctx
+// (copied back in place for syscall programs) and no repeat, which the
+// kernel refuses for them (EINVAL): repeats are done here, one call each.
 func (p *program) Run(opts engine.RunOptions) (engine.RunResult, error) {
 	var res engine.RunResult
-	if p.spec.Type == object.Syscall {
+	if p.spec.Type == object.Syscall || p.spec.Type == object.RawTracepoint {
 		n := max(opts.Repeat, 1)
 		var ctx []byte
 		var total time.Duration
 		for i := uint32(0); i < n; i++ {
 			ctx = slices.Clone(opts.Context)
+			ro := sys.ProgRunOptions{CtxIn: ctx}
+			// Only raw tracepoint runs can be placed on a CPU.
+			if opts.CPU != 0 && p.spec.Type == object.RawTracepoint {
+				ro.Flags |= sys.TestRunOnCPU
+				ro.CPU = opts.CPU
+			}
 			start := time.Now()
-			r, err := sys.ProgTestRun(p.fd, sys.ProgRunOptions{CtxIn: ctx})
+			r, err := sys.ProgTestRun(p.fd, ro)
 			total += time.Since(start)
 			if errors.Is(err, unix.EINVAL) {
 				// The kernel refuses a ctx shorter than what the
 				// program reads from it.
-				return res, fmt.Errorf("run %s: %w (is the %d-byte ctx as large as the program's ctx struct?)", p.name, err, len(ctx))
+				return res, fmt.Errorf("%w (is the %d-byte ctx as large as the program's ctx struct?)", err, len(ctx))
 			}
 			if err != nil {
 				return res, p.runError(err)
@@ -415,7 +422,7 @@ func (p *program) Run(opts engine.RunOptions) (engine.RunResult, error) {
 			res.Retval = r.Retval
 		}
 		res.Duration = total / time.Duration(n)
-		if opts.ContextOutSize > 0 || len(opts.Context) > 0 {
+		if p.spec.Type == object.Syscall && (opts.ContextOutSize > 0 || len(opts.Context) > 0) {
 			res.ContextOut = ctx
 		}
 	} else {
@@ -429,12 +436,6 @@ func (p *program) Run(opts engine.RunOptions) (engine.RunResult, error) {
 		}
 		if opts.ContextOutSize > 0 {
 			ro.CtxOut = make([]byte, opts.ContextOutSize)
-		}
-		// Only raw tracepoint runs can be placed on a CPU; the kernel
-		// refuses the flag for packet programs, which run where called.
-		if opts.CPU != 0 && p.spec.Type == object.RawTracepoint {
-			ro.Flags |= sys.TestRunOnCPU
-			ro.CPU = opts.CPU
 		}
 		r, err := sys.ProgTestRun(p.fd, ro)
 		if err != nil {
@@ -462,10 +463,11 @@ const errnoENOTSUPP = unix.Errno(524)
 // test-run (tracepoints, kprobes, ...) are reported as not supported.
 func (p *program) runError(err error) error {
 	if errors.Is(err, errnoENOTSUPP) || errors.Is(err, unix.EOPNOTSUPP) {
-		return fmt.Errorf("run %s: the kernel cannot test-run %s programs (section %q): %w (%w)",
-			p.name, progTypeName(p.spec.Type), p.spec.Section, engine.ErrNotSupported, err)
+		return fmt.Errorf("the kernel cannot test-run %s programs (section %q): %w (%w)",
+			progTypeName(p.spec.Type), p.spec.Section, engine.ErrNotSupported, err)
 	}
-	return fmt.Errorf("run %s: %w", p.name, err)
+	// The caller names the program ("run NAME: ...").
+	return err
 }
 
 func progTypeName(t object.ProgramType) string {

@@ -518,8 +518,8 @@ func testRunnable(ps *object.ProgramSpec) error {
 	if why == "" {
 		return nil
 	}
-	return fmt.Errorf("run %s: the kernel cannot test-run %s programs (section %q), so neither does the vm: %w",
-		ps.Name, why, ps.Section, engine.ErrNotSupported)
+	return fmt.Errorf("the kernel cannot test-run %s programs (section %q), so neither does the vm: %w",
+		why, ps.Section, engine.ErrNotSupported)
 }
 
 var _ engine.Collection = (*Collection)(nil)
