@@ -202,6 +202,20 @@ func Load(spec *Spec, opts Options) (*Collection, error) {
 		return nil, err
 	}
 	eopts.Kernel = model
+	if opts.Programs == nil {
+		// As libbpf: programs of "?" sections load only when named.
+		for _, ps := range spec.Programs {
+			if ps.NoAutoload {
+				eopts.Programs = []string{}
+				for _, ps := range spec.Programs {
+					if !ps.NoAutoload {
+						eopts.Programs = append(eopts.Programs, ps.Name)
+					}
+				}
+				break
+			}
+		}
+	}
 	for _, name := range opts.Programs {
 		if spec.Program(name) == nil {
 			return nil, fmt.Errorf("bpfarena: %s: program %q: %w", spec.Path, name, ErrNotFound)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"github.com/bpfarena/bpfarena/internal/testenv"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -363,5 +364,39 @@ func TestRunRawTracepointRepeat(t *testing.T) {
 				t.Errorf("error names the run %d times: %v", n, err)
 			}
 		})
+	}
+}
+
+// A program of a "?" section is typed from the rest of its section name
+// and, as libbpf does, loaded only when named.
+func TestNoAutoload(t *testing.T) {
+	spec := specOf(t, "corpus/run_types.bpf.o")
+	ps := spec.Program("raw_tp_optional")
+	if ps == nil || !ps.NoAutoload || ps.Type != object.RawTracepoint || ps.AttachTo != "sys_enter" {
+		t.Fatalf("raw_tp_optional: %+v", ps)
+	}
+	if p := spec.Program("raw_tp_counts"); p == nil || p.NoAutoload {
+		t.Fatalf("raw_tp_counts: %+v", p)
+	}
+	coll, err := bpfarena.Load(spec, bpfarena.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer coll.Close()
+	var loaded []string
+	for _, p := range coll.Programs() {
+		loaded = append(loaded, p.Name())
+	}
+	if slices.Contains(loaded, "raw_tp_optional") || !slices.Contains(loaded, "raw_tp_counts") {
+		t.Fatalf("loaded %v: want raw_tp_counts and not raw_tp_optional", loaded)
+	}
+	named, err := bpfarena.Load(spec, bpfarena.Options{Programs: []string{"raw_tp_optional"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer named.Close()
+	res, err := named.Program("raw_tp_optional").Test(bpfarena.RunOptions{})
+	if err != nil || res.Retval != 9 {
+		t.Fatalf("raw_tp_optional: %v, %v", res, err)
 	}
 }

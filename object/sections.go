@@ -87,12 +87,14 @@ var secDefs = []secDef{
 // leaves the type unspecified: like libbpf, the object still opens, and
 // loading such a program is for the engine to refuse.
 func sectionProgramInfo(p *ProgramSpec) {
+	sec, noAuto := strings.CutPrefix(p.Section, "?")
+	p.NoAutoload = noAuto
 	for _, d := range secDefs {
 		var target string
 		switch {
-		case p.Section == d.name:
-		case d.match == matchTarget && strings.HasPrefix(p.Section, d.name+"/"):
-			target = p.Section[len(d.name)+1:]
+		case sec == d.name:
+		case d.match == matchTarget && strings.HasPrefix(sec, d.name+"/"):
+			target = sec[len(d.name)+1:]
 		default:
 			continue
 		}

@@ -79,6 +79,10 @@ type ProgramSpec struct {
 	// (e.g. the tracepoint in "tp/syscalls/sys_enter_getpid").
 	AttachTo  string
 	Sleepable bool
+	// NoAutoload is set for a section name starting with "?" (libbpf's
+	// autoload off): the program is loaded only when asked for by name.
+	// Section keeps the "?"; the type comes from the rest of the name.
+	NoAutoload bool
 	// Flags are the prog_flags the section name implies
 	// (ProgFlagSleepable, ProgFlagXDPHasFrags).
 	Flags   uint32
