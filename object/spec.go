@@ -166,3 +166,14 @@ type Relocation struct {
 	Extern *ExternSpec // RelocKfunc, RelocKsym, RelocKconfig
 	Symbol string      // the ELF symbol the relocation names
 }
+
+// gplCompatible are the license strings the kernel counts as GPL
+// compatible (license_is_gpl_compatible).
+var gplCompatible = map[string]bool{
+	"GPL": true, "GPL v2": true, "GPL and additional rights": true,
+	"Dual BSD/GPL": true, "Dual MIT/GPL": true, "Dual MPL/GPL": true,
+}
+
+// GPLCompatible reports whether the kernel treats license as GPL
+// compatible: only such programs may call kfuncs and GPL-only helpers.
+func GPLCompatible(license string) bool { return gplCompatible[license] }

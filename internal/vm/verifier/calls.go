@@ -49,6 +49,7 @@ type proto struct {
 	args      []argKind
 	ret       retKind
 	sizeArg   int  // retMemOrNull: index of the argument that is the size
+	gplOnly   bool // refused in programs without a GPL-compatible license
 	sized     bool // each memory argument is followed by its size
 	sleepable bool // KF_SLEEPABLE where the kernel's PageKfuncsSleepableOnly
 	// spinLockSafe is KF_SPINLOCK_SAFE: callable under bpf_spin_lock
@@ -63,7 +64,7 @@ var helpers = map[int32]proto{
 	2:   {args: []argKind{argMapPtr, argMapKey, argMapValue, argScalar}},                   // map_update_elem
 	3:   {args: []argKind{argMapPtr, argMapKey}},                                           // map_delete_elem
 	5:   {},                                                                                // ktime_get_ns
-	6:   {args: []argKind{argMem, argScalar}, sized: true},                                 // trace_printk: r3-r5 unchecked, as in the kernel's proto
+	6:   {args: []argKind{argMem, argScalar}, sized: true, gplOnly: true},                  // trace_printk: r3-r5 unchecked, as in the kernel's proto
 	7:   {},                                                                                // get_prandom_u32
 	8:   {},                                                                                // get_smp_processor_id
 	12:  {args: []argKind{argCtx, argMapPtr, argScalar}},                                   // tail_call
@@ -130,6 +131,9 @@ func (v *verifier) call(pc int, st *state, ins asm.Instruction) ([]item, error) 
 			return nil, v.fail(pc, syscall.EINVAL, fmt.Sprintf("invalid func unknown#%d", id))
 		}
 		return nil, v.fail(pc, syscall.EINVAL, fmt.Sprintf("program of this type cannot use helper %s#%d", name, id))
+	}
+	if p.gplOnly && !object.GPLCompatible(v.prog.License) {
+		return nil, v.fail(pc, syscall.EINVAL, "cannot call GPL-restricted function from non-GPL compatible program")
 	}
 	args, err := v.checkArgs(pc, st, p)
 	if err != nil {

@@ -95,7 +95,7 @@ func kfRel(name string) object.Relocation {
 
 // prog builds a syscall program. relocs are keyed by instruction index.
 func prog(insns []ins, relocs map[int]object.Relocation) *object.ProgramSpec {
-	return &object.ProgramSpec{Name: "test", Type: object.Syscall, Instructions: insns, Relocations: relocs}
+	return &object.ProgramSpec{Name: "test", Type: object.Syscall, License: "GPL", Instructions: insns, Relocations: relocs}
 }
 
 // arenaPrologue loads the arena's address (an arena global at offset 0)

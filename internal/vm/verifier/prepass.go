@@ -194,6 +194,15 @@ func (v *verifier) run() error {
 	if err := v.checkInsns(); err != nil {
 		return err
 	}
+	// Kernel functions are for GPL-compatible programs only; the kernel
+	// checks it while collecting the kfunc calls, before any walk.
+	if !object.GPLCompatible(v.prog.License) {
+		for pc, ins := range v.insns {
+			if ins.IsKfuncCall() {
+				return v.fail(pc, syscall.EINVAL, "cannot call kernel function from non-GPL compatible program")
+			}
+		}
+	}
 	if err := v.checkSubprogs(); err != nil {
 		return err
 	}
