@@ -216,6 +216,12 @@ func Load(spec *Spec, opts Options) (*Collection, error) {
 			}
 		}
 	}
+	if opts.Engine == VM && opts.Kernel != "" && opts.Kernel != "host" {
+		// The modelled kernel's own types and configuration, where the
+		// kernel matrix has them; else the running kernel's.
+		kf := modelledKernelFiles(model.Version.String())
+		eopts.KernelBTF, eopts.KernelConfig = kf.btf, kf.config
+	}
 	for _, name := range opts.Programs {
 		if spec.Program(name) == nil {
 			return nil, fmt.Errorf("bpfarena: %s: program %q: %w", spec.Path, name, ErrNotFound)

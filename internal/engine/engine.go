@@ -4,6 +4,8 @@ package engine
 
 import (
 	"errors"
+	"github.com/bpfarena/bpfarena/internal/kconfig"
+	"github.com/cilium/ebpf/btf"
 	"time"
 
 	"github.com/bpfarena/bpfarena/arena"
@@ -36,6 +38,11 @@ type Options struct {
 	// Kernel is the kernel whose behaviour the vm reproduces; nil means
 	// kversion.Default(). The kernel engine runs the running kernel.
 	Kernel *kversion.Model
+	// KernelBTF and KernelConfig, when set, are the modelled kernel's
+	// types (for CO-RE) and build configuration (for __kconfig); the vm
+	// otherwise reads the running kernel's.
+	KernelBTF    *btf.Spec
+	KernelConfig *kconfig.Config
 }
 
 // Collection is a loaded object.

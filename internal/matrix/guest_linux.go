@@ -5,6 +5,7 @@ package matrix
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"syscall"
@@ -77,6 +78,24 @@ func runGuest() int {
 	if err := json.Unmarshal(data, &job); err != nil || len(job.Argv) == 0 {
 		fmt.Fprintf(out, "matrix guest: bad job description: %v\n", err)
 		return 125
+	}
+	if job.Argv[0] == catJob {
+		// Copy guest files out, such as the kernel's BTF.
+		for _, name := range job.Argv[1:] {
+			f, err := os.Open(name)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "matrix guest: %v\n", err)
+				return 1
+			}
+			_, err = io.Copy(out, f)
+			f.Close()
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "matrix guest: %v\n", err)
+				return 1
+			}
+		}
+		unix.IoctlSetInt(int(out.Fd()), unix.TCSBRK, 1)
+		return 0
 	}
 	cmd := exec.Command(job.Argv[0], job.Argv[1:]...)
 	cmd.Dir = job.Dir

@@ -10,6 +10,7 @@ package matrix
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -67,6 +68,49 @@ type Kernel struct {
 	Release string
 	// Vmlinuz is the bootable image; Config its kernel configuration.
 	Vmlinuz, Config string
+	// BTF is where the kernel's own BTF (its /sys/kernel/btf/vmlinux)
+	// is kept once ExtractBTF has run; the file may not exist yet.
+	BTF string
+}
+
+// Cached returns the kernel named name if its image is in the cache
+// already; it downloads nothing.
+func Cached(name string) (*Kernel, error) {
+	im, err := Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	cache, err := CacheDir()
+	if err != nil {
+		return nil, err
+	}
+	return locate(im, filepath.Join(cache, im.Name))
+}
+
+// ExtractBTF boots k once to copy its BTF into the cache (k.BTF), for
+// CO-RE relocation and kfunc checks against that kernel without running
+// it. The image's own files do not carry it separately.
+func ExtractBTF(ctx context.Context, k *Kernel) error {
+	if _, err := os.Stat(k.BTF); err == nil {
+		return nil
+	}
+	tmp := k.BTF + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("kernel %s: %w", k.Name, err)
+	}
+	code, err := Run(ctx, k, Spec{Binary: catJob, Args: []string{"/sys/kernel/btf/vmlinux"}, Stdout: f})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && code != 0 {
+		err = fmt.Errorf("%w: copying the BTF exited with %d", ErrGuest, code)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("kernel %s: BTF: %w", k.Name, err)
+	}
+	return os.Rename(tmp, k.BTF)
 }
 
 // CacheDir is where images are kept: $BPFARENA_KERNEL_CACHE, or
@@ -209,6 +253,7 @@ func locate(im Image, dir string) (*Kernel, error) {
 	} else {
 		return nil, fmt.Errorf("kernel %s: %w: no vmlinuz under %s", im.Name, ErrNoImage, dir)
 	}
+	k.BTF = filepath.Join(dir, "vmlinux.btf")
 	if _, err := os.Stat(k.Config); err != nil {
 		return nil, fmt.Errorf("kernel %s: %w: no kernel config beside %s", im.Name, ErrNoImage, k.Vmlinuz)
 	}

@@ -17,6 +17,9 @@ const (
 	guestJob     = "/matrix/job.json"
 	guestWork    = "/work"
 	statusPrefix = "bpfarena-matrix: exit status "
+	// catJob as a job's program makes the init itself copy the files
+	// named by the arguments to the output.
+	catJob = "@cat"
 )
 
 // EnvKernel is set in the guest to the name of the matrix kernel it runs,

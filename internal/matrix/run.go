@@ -62,6 +62,9 @@ func Run(ctx context.Context, k *Kernel, s Spec) (int, error) {
 		return -1, fmt.Errorf("matrix: %w", err)
 	}
 	for _, bin := range []string{self, s.Binary} {
+		if bin == catJob {
+			continue
+		}
 		if err := checkStatic(bin); err != nil {
 			return -1, err
 		}
@@ -74,8 +77,11 @@ func Run(ctx context.Context, k *Kernel, s Spec) (int, error) {
 
 	a := newArchive()
 	a.addFile(guestInit, 0o755, hostFile(self))
-	bin := path.Join("/matrix/bin", filepath.Base(s.Binary))
-	a.addFile(bin, 0o755, hostFile(s.Binary))
+	bin := catJob
+	if s.Binary != catJob {
+		bin = path.Join("/matrix/bin", filepath.Base(s.Binary))
+		a.addFile(bin, 0o755, hostFile(s.Binary))
+	}
 	dir := guestWork
 	if s.Tree != "" {
 		if err := addTree(a, s.Tree, guestWork); err != nil {

@@ -32,12 +32,12 @@ func coreTarget(spec *object.Spec) *btf.Spec {
 
 // applyCORE returns ps's instructions with its CO-RE relocations applied;
 // the spec itself is left alone.
-func applyCORE(spec *object.Spec, ps *object.ProgramSpec) (asm.Instructions, error) {
+func applyCORE(spec *object.Spec, ps *object.ProgramSpec, target *btf.Spec) (asm.Instructions, error) {
 	if len(ps.CORERelos) == 0 {
 		return ps.Instructions, nil
 	}
 	insns := append(asm.Instructions(nil), ps.Instructions...)
-	if err := corerelo.Apply(spec, ps, insns, coreTarget(spec)); err != nil {
+	if err := corerelo.Apply(spec, ps, insns, target); err != nil {
 		return nil, err
 	}
 	return insns, nil

@@ -36,6 +36,7 @@ package vm
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/cilium/ebpf/btf"
 	"sync"
 	"time"
 
@@ -60,6 +61,7 @@ type Collection struct {
 	arena       *vmArena
 	arenaHandle uint64
 	kernel      *kversion.Model
+	target      *btf.Spec // the kernel's types, for CO-RE
 	progs       map[string]*Program
 	budget      uint64
 	regions     []region // the maps' memory
@@ -167,6 +169,9 @@ func load(spec *object.Spec, opts engine.Options) (*Collection, error) {
 			// As strict as libbpf where the host has a configuration to
 			// read; elsewhere missing values stay zero.
 			host := kconfig.Host()
+			if opts.KernelConfig != nil {
+				host = *opts.KernelConfig
+			}
 			if err := kconfig.Fill(m.slab[:m.valueSize], spec.Externs, host, len(host.Values) > 0); err != nil {
 				return nil, err
 			}
@@ -184,7 +189,11 @@ func load(spec *object.Spec, opts engine.Options) (*Collection, error) {
 	for _, n := range opts.Programs {
 		want[n] = true
 	}
-	structs := &mapStructs{target: coreTarget(spec)}
+	c.target = coreTarget(spec)
+	if opts.KernelBTF != nil {
+		c.target = opts.KernelBTF
+	}
+	structs := &mapStructs{target: c.target}
 	for i, ms := range spec.Maps {
 		st := structs.lookup(ms)
 		if st == nil {
@@ -218,13 +227,19 @@ func load(spec *object.Spec, opts engine.Options) (*Collection, error) {
 			}
 		}
 	}
-	env := verifier.Env{ArenaFixed: c.arena != nil, LogLevel: opts.LogLevel, MapStruct: structs.lookup, Kernel: c.kernel}
+	env := verifier.Env{ArenaFixed: c.arena != nil, LogLevel: opts.LogLevel, MapStruct: structs.lookup, Kernel: c.kernel,
+		MapContents: func(ms *object.MapSpec) []byte {
+			if m, ok := c.mapOf(ms); ok {
+				return m.slab[:m.valueSize]
+			}
+			return ms.Contents
+		}}
 	for _, ps := range spec.Programs {
 		if opts.Programs != nil && !want[ps.Name] {
 			continue
 		}
 		if len(ps.CORERelos) > 0 {
-			insns, err := applyCORE(spec, ps)
+			insns, err := applyCORE(spec, ps, c.target)
 			if err != nil {
 				return nil, fmt.Errorf("program %s: %w", ps.Name, err)
 			}

@@ -90,6 +90,12 @@ func cmdFetch(args []string) error {
 		if err != nil {
 			return err
 		}
+		// The BTF of kernels with arenas, for the vm's --kernel.
+		if v, err := kversion.ParseVersion(name); err == nil && !v.Less(kversion.ArenaSince) {
+			if err := matrix.ExtractBTF(context.Background(), k); err != nil {
+				return err
+			}
+		}
 		fmt.Printf("%s\t%s\t%s\n", k.Name, k.Release, k.Vmlinuz)
 	}
 	return nil

@@ -263,8 +263,16 @@ func (v *verifier) mapValueAccess(pc int, r asm.Register, base value, off int16,
 	}
 	// Read-only data is frozen before programs load: its contents are
 	// known, and the kernel uses them to drop dead branches.
-	if m != nil && at == accRead && m.ReadOnly && o+int64(size) <= int64(len(m.Contents)) {
-		b := m.Contents[o : o+int64(size)]
+	contents := []byte(nil)
+	if m != nil && m.ReadOnly {
+		contents = m.Contents
+		if v.env.MapContents != nil {
+			// What the loader put there (.kconfig is filled at load).
+			contents = v.env.MapContents(m)
+		}
+	}
+	if m != nil && at == accRead && m.ReadOnly && o+int64(size) <= int64(len(contents)) {
+		b := contents[o : o+int64(size)]
 		switch size {
 		case 1:
 			return constScalar(uint64(b[0])), nil

@@ -38,6 +38,9 @@ type Env struct {
 	// BTF-typed reads the kernel allows through one (arena_base() reads
 	// user_vm_start so). Nil, or a nil result: such reads are rejected.
 	MapStruct func(*object.MapSpec) *btf.Struct
+	// MapContents, if set, gives the frozen contents of a read-only map
+	// as loaded (a .kconfig map is filled at load, unlike its spec's).
+	MapContents func(*object.MapSpec) []byte
 	// Kernel is the kernel whose rules apply; nil means
 	// kversion.Default().
 	Kernel *kversion.Model
