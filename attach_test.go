@@ -5,6 +5,7 @@ package bpfarena_test
 import (
 	"encoding/binary"
 	"errors"
+	"github.com/bpfarena/bpfarena/internal/testenv"
 	"os"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func TestAttachTracepoint(t *testing.T) {
 	}
 	coll, err := bpfarena.Load(spec, bpfarena.Options{Engine: bpfarena.Kernel, Programs: []string{"count_getpid"}})
 	if errors.Is(err, bpfarena.ErrNotSupported) {
-		t.Skip(err)
+		testenv.SkipKernel(t, err)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -51,8 +52,10 @@ func TestAttachTracepoint(t *testing.T) {
 	for i := 0; i < n; i++ {
 		unix.Getpid() // a raw syscall each time: no libc caching
 	}
-	if got := calls.Get() - before; got != n {
-		t.Fatalf("counted %d getpid calls, want %d", got, n)
+	// The Go runtime calls getpid itself to signal its threads (async
+	// preemption), more often on a slow machine: a few more are fine.
+	if got := calls.Get() - before; got < n || got > n+50 {
+		t.Fatalf("counted %d getpid calls, want %d (and a few of the runtime's)", got, n)
 	}
 }
 

@@ -138,6 +138,11 @@ func KernelVersions() []string { return kversion.Names() }
 // engine, another version than the running kernel's.
 var ErrKernelVersion = errors.New("kernel version")
 
+// ErrMissingKfunc is wrapped by a load that fails because a program calls
+// a kernel function the (running or modelled) kernel does not have; the
+// message names the release that added it.
+var ErrMissingKfunc = kversion.ErrMissingKfunc
+
 // RunOptions are the inputs of Program.Test.
 type RunOptions = engine.RunOptions
 

@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/bpfarena/bpfarena"
 	"github.com/bpfarena/bpfarena/asm"
@@ -481,7 +482,8 @@ func (g *generator) extern(name string) *object.ExternSpec {
 // reference to an arena global does: a scalar whose upper half differs
 // between the engines, to be used as a kfunc address or cast.
 func (g *generator) mapValue(dst asm.Register, pg int) {
-	off := uint32(min(pg, int(g.pages))) * 4096
+	// Below the end: 7.3 refuses an address at the arena's very end.
+	off := uint32(min(pg, int(g.pages)-1)) * 4096
 	g.b.reloc(asm.Instruction{OpCode: asm.OpLoadImm64, Dst: dst, Src: asm.PseudoMapValue, Constant: int64(off) << 32},
 		object.Relocation{Kind: object.RelocMapValue, Map: g.arena, Offset: off, Symbol: g.arena.Name})
 }
@@ -1361,6 +1363,11 @@ func ProbeFeatures(cfg GenConfig) (GenFeature, error) {
 			continue
 		}
 		if _, ok := kernelRejection(err); ok && !errors.Is(err, bpfarena.ErrNotSupported) {
+			off |= f
+			continue
+		}
+		// A feature needing a kfunc this kernel lacks.
+		if errors.Is(err, syscall.ESRCH) || errors.Is(err, bpfarena.ErrMissingKfunc) {
 			off |= f
 			continue
 		}

@@ -18,6 +18,7 @@ import (
 // as SEMANTICS.md states them.
 func TestBackend(t *testing.T) {
 	requireKernel(t)
+	requireKfunc(t, kfuncReserve)
 	spec, _ := arenaSpec(16, 1<<44, 0)
 	c, err := Load(spec, engine.Options{})
 	if err != nil {
@@ -229,6 +230,7 @@ func TestNoCollision(t *testing.T) {
 // a page-by-page count would take a million program runs.
 func TestPresentPagesLarge(t *testing.T) {
 	requireKernel(t)
+	requireKfunc(t, kfuncReserve)
 	spec, _ := arenaSpec(1<<20, 0, 0)
 	c, err := Load(spec, engine.Options{})
 	if err != nil {

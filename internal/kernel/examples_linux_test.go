@@ -5,6 +5,7 @@ package kernel
 import (
 	"encoding/binary"
 	"errors"
+	"github.com/bpfarena/bpfarena/internal/kversion"
 	"path"
 	"strings"
 	"testing"
@@ -79,6 +80,9 @@ func TestExamples(t *testing.T) {
 				// An earlier heap.bpf.o was beyond the verifier's
 				// jump history limit.
 				t.Skipf("the kernel verifier rejects it: %v", err)
+			}
+			if errors.Is(err, kversion.ErrMissingKfunc) {
+				t.Skip(err)
 			}
 			if err != nil {
 				t.Fatalf("load: %v", err)

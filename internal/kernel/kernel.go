@@ -47,6 +47,8 @@ type VerifierError struct {
 	// Cause, when set, says what the log means in plainer words, such as
 	// the kfunc a poisoned call stands for.
 	Cause string
+	// CauseErr is the error behind Cause, for errors.Is.
+	CauseErr error
 }
 
 func (e *VerifierError) Error() string {
@@ -60,8 +62,13 @@ func (e *VerifierError) Error() string {
 	return msg
 }
 
-// Unwrap returns the errno.
-func (e *VerifierError) Unwrap() error { return e.Errno }
+// Unwrap returns the errno, and the cause where one is known.
+func (e *VerifierError) Unwrap() []error {
+	if e.CauseErr != nil {
+		return []error{e.Errno, e.CauseErr}
+	}
+	return []error{e.Errno}
+}
 
 // lastLogLine is the verifier's conclusion: the last non-empty line that is
 // not the statistics trailer, which says nothing about the cause.

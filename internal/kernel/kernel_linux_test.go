@@ -31,6 +31,14 @@ func requireKernel(t testing.TB) {
 	}
 }
 
+// requireKfunc skips tests of a kfunc this kernel does not have.
+func requireKfunc(t testing.TB, name string) {
+	t.Helper()
+	if _, err := findKernelSym(idxFunc, name); err != nil {
+		t.Skip(MissingKfunc(name))
+	}
+}
+
 // Instruction shorthands for hand-written test programs.
 var (
 	ldxDW = asm.MemOpCode(asm.ClassLDX, asm.ModeMEM, asm.SizeDW)

@@ -50,16 +50,16 @@ var poisonRe = regexp.MustCompile(`unknown#(\d+)`)
 
 // poisonCause turns the verifier's rejection of a poisoned call into the
 // reason: the kfunc this kernel lacks, and the release that added it.
-func (c *collection) poisonCause(log string) string {
+func (c *collection) poisonCause(log string) error {
 	m := poisonRe.FindStringSubmatch(log)
 	if m == nil {
-		return ""
+		return nil
 	}
 	n, err := strconv.Atoi(m[1])
 	if err != nil || n < poisonKfuncBase || n-poisonKfuncBase >= len(c.missing) {
-		return ""
+		return nil
 	}
-	return MissingKfunc(c.missing[n-poisonKfuncBase]).Error()
+	return MissingKfunc(c.missing[n-poisonKfuncBase])
 }
 
 // MissingKfunc is the error for a kfunc the running kernel does not have.
@@ -140,8 +140,11 @@ func (c *collection) loadProgram(spec *object.Spec, ps *object.ProgramSpec, opts
 		if !errors.As(err, &le) {
 			return fmt.Errorf("load program %s: %w", ps.Name, err)
 		}
-		var verr error = &VerifierError{Program: ps.Name, Errno: le.Errno, Log: le.Log, Truncated: le.Truncated,
-			Cause: c.poisonCause(le.Log)}
+		ve := &VerifierError{Program: ps.Name, Errno: le.Errno, Log: le.Log, Truncated: le.Truncated}
+		if cause := c.poisonCause(le.Log); cause != nil {
+			ve.Cause, ve.CauseErr = cause.Error(), cause
+		}
+		var verr error = ve
 		if le.Errno == unix.EPERM && le.Log == "" {
 			// Without privileges every load fails so; with them (the
 			// arena probe passed) the kernel refuses this program type

@@ -111,6 +111,11 @@ type Model struct {
 	// Read from the 6.12 and 7.3 sources (btf_prepare_func_args), not
 	// yet measured on 6.18.
 	ArenaTypeTags bool
+	// ArenaValueOffsetBelowSize: an arena address loaded with ld_imm64
+	// (an arena global's) must lie below the arena's end; before, the
+	// end itself was allowed (found by the random differential on 7.3;
+	// the 6.12 and 7.3 sources differ in arena_map_direct_value_addr).
+	ArenaValueOffsetBelowSize bool
 	// TailCallNotProgArray is the message for bpf_tail_call with a map
 	// that is not a program array (corpus tailcall:
 	// tail_call_needs_prog_array).
@@ -145,6 +150,8 @@ var Models = []*Model{
 		LoadAcquire:             true,
 		ArenaTypeTags:           true,
 		TailCallNotProgArray:    "expected prog array map for tail call",
+
+		ArenaValueOffsetBelowSize: true,
 	},
 }
 

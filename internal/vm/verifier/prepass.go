@@ -291,6 +291,9 @@ func (v *verifier) checkInsns() error {
 				return v.fail(pc, syscall.EINVAL, "invalid access to map value pointer, value_size="+
 					strconv.FormatUint(uint64(m.ValueSize), 10)+" off="+strconv.FormatUint(uint64(off), 10))
 			}
+			if size := uint64(m.MaxEntries) * 4096; m.IsArena() && (uint64(off) > size || uint64(off) == size && v.env.Kernel.ArenaValueOffsetBelowSize) {
+				return v.fail(pc, syscall.ERANGE, "invalid access to map value pointer, value_size=0 off="+strconv.FormatUint(uint64(off), 10))
+			}
 		}
 		if !m.IsArena() {
 			continue
