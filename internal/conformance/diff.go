@@ -3,6 +3,7 @@ package conformance
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/bpfarena/bpfarena"
@@ -44,9 +45,11 @@ func (r *DiffReport) addf(format string, args ...any) {
 type snapshot struct {
 	results []stepResult
 	globals map[string][]byte
-	start   uint64 // arena user_vm_start, 0 without an arena
-	size    uint64
-	pages   map[uint32][]byte // present arena pages by page offset
+	// unreadable are globals the engine keeps no mapping of.
+	unreadable map[string]bool
+	start      uint64 // arena user_vm_start, 0 without an arena
+	size       uint64
+	pages      map[uint32][]byte // present arena pages by page offset
 }
 
 type stepResult struct {
@@ -135,7 +138,7 @@ func runSnapshot(spec *object.Spec, eng bpfarena.Engine, progs []string, steps [
 		return nil, err
 	}
 	defer coll.Close()
-	s := &snapshot{globals: map[string][]byte{}}
+	s := &snapshot{globals: map[string][]byte{}, unreadable: map[string]bool{}}
 	for _, st := range steps {
 		res, err := coll.Program(st.Program).Test(bpfarena.RunOptions{Context: st.Context, Data: st.Data})
 		if err != nil {
@@ -149,6 +152,12 @@ func runSnapshot(spec *object.Spec, eng bpfarena.Engine, progs []string, steps [
 			continue // compared with the arena pages
 		}
 		b, err := v.Read()
+		if errors.Is(err, bpfarena.ErrNotFound) {
+			// Not mapped where it is not mmapable (a section of
+			// hidden variables on the kernel engine): not compared.
+			s.unreadable[v.Spec.Name] = true
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("global %s: %w", v.Spec.Name, err)
 		}
@@ -234,7 +243,7 @@ func compareSnapshots(spec *object.Spec, steps []Step, vs, ks *snapshot) *DiffRe
 	for _, v := range spec.Variables {
 		vb, vok := vs.globals[v.Name]
 		kb, kok := ks.globals[v.Name]
-		if !vok && !kok {
+		if !vok && !kok || vs.unreadable[v.Name] || ks.unreadable[v.Name] {
 			continue
 		}
 		if off, ok := tr.equal(vb, kb); !ok {
