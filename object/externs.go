@@ -232,6 +232,20 @@ func (l *loader) patchBTF() error {
 				return l.errorf(secBTF, -1, "DATASEC %s has no ELF section", name)
 			}
 			h := l.f.Sections[idx]
+			if r.u32(r.byID[id].off+8) != 0 {
+				// A DATASEC with its size set was laid out by a
+				// linker (bpftool gen object), offsets included; like
+				// libbpf, keep it. Finding offsets by name would give
+				// every static of a repeated name (the ____fmt of each
+				// bpf_printk) the first one's offset.
+				for i := range vs {
+					if !r.valid(vs[i].Type) {
+						return l.errorf(secBTF, -1, "DATASEC %s: member %d is not a type", name, vs[i].Type)
+					}
+				}
+				r.setSecinfos(id, vs, uint32(h.Size))
+				continue
+			}
 			for i := range vs {
 				if !r.valid(vs[i].Type) {
 					return l.errorf(secBTF, -1, "DATASEC %s: member %d is not a type", name, vs[i].Type)

@@ -407,6 +407,11 @@ func (c *collection) createMap(spec *object.Spec, objName string, m *object.MapS
 		fd, err = sys.MapCreate(&attr)
 	}
 	if err != nil {
+		if c.btfErr != nil && m.Key != nil && m.Value != nil {
+			// The map was to get BTF types, which some map types need;
+			// say why it had none rather than leave a bare EINVAL.
+			return nil, fmt.Errorf("create map %s (type %d): %w (the kernel refused the object's BTF: %v)", m.Name, m.Type, mapCreateError(err), c.btfErr)
+		}
 		return nil, fmt.Errorf("create map %s (type %d): %w", m.Name, m.Type, mapCreateError(err))
 	}
 	km.fd = fd
