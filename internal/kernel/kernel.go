@@ -71,7 +71,8 @@ func (e *VerifierError) Unwrap() []error {
 }
 
 // lastLogLine is the verifier's conclusion: the last non-empty line that is
-// not the statistics trailer, which says nothing about the cause.
+// not the statistics trailer, which says nothing about the cause, nor the
+// two states that follow "infinite loop detected at insn N".
 func lastLogLine(log string) string {
 	// Linux 7.x follows the message with a diagnosis ("Verification
 	// failed: ...", reason, context, suggestion); the message is the
@@ -83,7 +84,8 @@ func lastLogLine(log string) string {
 	for i := len(lines) - 1; i >= 0; i-- {
 		l := strings.TrimSpace(lines[i])
 		if l == "" || strings.HasPrefix(l, "processed ") || strings.HasPrefix(l, "verification time") ||
-			strings.HasPrefix(l, "stack depth") || strings.HasPrefix(l, "-- END PROG LOAD LOG --") {
+			strings.HasPrefix(l, "stack depth") || strings.HasPrefix(l, "-- END PROG LOAD LOG --") ||
+			strings.HasPrefix(l, "cur state:") || strings.HasPrefix(l, "old state:") {
 			continue
 		}
 		return l

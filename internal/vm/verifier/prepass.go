@@ -227,6 +227,9 @@ func (v *verifier) run() error {
 			return err
 		}
 	}
+	if err := v.checkLoops(); err != nil {
+		return err
+	}
 	return v.checkStackDepth()
 }
 
