@@ -8,7 +8,7 @@
 //	bpfarena test [--engine vm|kernel|both] OBJ...
 //	bpfarena bench [--engine vm|kernel|both] [--json] [OBJ]
 //	bpfarena gen --package P --ident NAME [--out DIR] [--type T]... OBJ|BPF.c
-//	bpfarena conformance-plugin [--elf] [HEXMEM]
+//	bpfarena conformance-plugin [--elf] [--verify] [HEXMEM]
 package main
 
 import (
@@ -43,7 +43,7 @@ func init() {
 		{"test", "test [--engine vm|kernel|both] [--json] [-v] OBJ...", cmdTest, nil},
 		{"bench", "bench [--engine vm|kernel|both] [--count N] [--json] [OBJ]", cmdBench, nil},
 		{"gen", "gen --package P --ident NAME [--out DIR] [--type T]... [--cc CLANG] [--cflags FLAGS] OBJ|FILE.bpf.c", cmdGen, nil},
-		{name: "conformance-plugin", usage: "conformance-plugin [--elf] [HEXMEM]", runIn: cmdPlugin},
+		{name: "conformance-plugin", usage: "conformance-plugin [--elf] [--verify] [HEXMEM]", runIn: cmdPlugin},
 	}
 }
 
@@ -149,7 +149,7 @@ func oneObject(fs *flag.FlagSet, args []string) (*bpfarena.Spec, error) {
 }
 
 // pluginArgs puts the command first for bpf_conformance, which runs
-// `bpfarena HEXMEM conformance-plugin [--elf]` when given
+// `bpfarena HEXMEM conformance-plugin [--elf] [--verify]` when given
 // --plugin_path bpfarena --plugin_options conformance-plugin: it passes
 // the memory before the plugin's options.
 func pluginArgs(args []string) []string {

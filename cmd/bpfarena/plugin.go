@@ -13,6 +13,7 @@ import (
 
 	"github.com/bpfarena/bpfarena/asm"
 	"github.com/bpfarena/bpfarena/internal/vm"
+	"github.com/bpfarena/bpfarena/internal/vm/verifier"
 	"github.com/bpfarena/bpfarena/object"
 )
 
@@ -26,6 +27,13 @@ const pluginBudget = 1 << 24
 // the memory r1 points at as hex in the first argument; r0 is printed in
 // lowercase hex without a prefix. Helper 5 returns its first argument, as
 // the suite expects of a plugin.
+//
+// The suite checks the instruction set, not the verifier, so by default
+// the program runs as given. With --verify it is first checked as the
+// kernel would check it, as a syscall program whose context is the
+// memory, and a program the verifier rejects fails with its message: the
+// score is then the one the kernel's verifier allows, to compare with the
+// kernel's test by test.
 func cmdPlugin(args []string, stdin io.Reader, stdout io.Writer) (err error) {
 	// The suite feeds arbitrary bytes; whatever goes wrong must end as
 	// an error on stderr, never as a crash it would count differently.
@@ -36,6 +44,7 @@ func cmdPlugin(args []string, stdin io.Reader, stdout io.Writer) (err error) {
 	}()
 	fs := flag.NewFlagSet("conformance-plugin", flag.ContinueOnError)
 	elf := fs.Bool("elf", false, "stdin holds a BPF ELF object instead of raw instructions")
+	verify := fs.Bool("verify", false, "verify the program first, as the kernel would a syscall program whose context is the memory")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -64,6 +73,13 @@ func cmdPlugin(args []string, stdin io.Reader, stdout io.Writer) (err error) {
 		}
 	} else if insns, err = asm.Decode(code); err != nil {
 		return fmt.Errorf("program: %w", err)
+	}
+	if *verify {
+		spec := &object.ProgramSpec{Name: "conformance", Section: "syscall", Type: object.Syscall,
+			Sleepable: true, License: "GPL", Instructions: insns}
+		if _, err := verifier.Verify(spec, verifier.Env{}); err != nil {
+			return err
+		}
 	}
 	r0, err := vm.RunRaw(insns, mem, vm.RawOptions{
 		Helpers:    map[int32]vm.RawHelper{5: func(r1, _, _, _, _ uint64) (uint64, error) { return r1, nil }},

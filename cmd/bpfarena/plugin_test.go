@@ -52,6 +52,14 @@ func TestConformancePlugin(t *testing.T) {
 		{name: "empty program", stdin: "\n", wantErr: "program"},
 		{name: "loops forever", stdin: "05 00 ffff 00000000", wantErr: "budget"},
 		{name: "runs off the end", stdin: "b700000001000000", wantErr: "insn"},
+		// --verify: the kernel's verdict first.
+		{name: "verified", args: []string{"--verify"}, stdin: "b700000005000000 0700000007000000 9500000000000000\n", want: "c\n"},
+		{name: "verified load via r1", args: []string{"--verify", "efbeadde00000000"}, stdin: "79100000000000009500000000000000", want: "deadbeef\n"},
+		{name: "verified helper 5", args: []string{"--verify"}, stdin: "b701000099000000 8500000005000000 9500000000000000", want: "99\n"},
+		{name: "shift out of range", stdin: "b700000001000000 6700000040000000 9500000000000000", want: "1\n"},
+		{name: "shift out of range verified", args: []string{"--verify"}, stdin: "b700000001000000 6700000040000000 9500000000000000", wantErr: "invalid shift 64"},
+		{name: "r2 unset for the verifier", args: []string{"--verify", "000102"}, stdin: "bf200000000000009500000000000000", wantErr: "R2 !read_ok"},
+		{name: "loops forever verified", args: []string{"--verify"}, stdin: "b700000000000000 05 00 ffff 00000000", wantErr: "infinite loop detected at insn 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,8 +21,10 @@
 // both ways of a branch and drops a branch a known constant rules out;
 // unlike the kernel it keeps at most a few states per instruction and merges
 // further arrivals into one (constants that differ become unknown), which
-// bounds the work on any program: loops need no proof of termination (the
-// interpreter has an instruction budget). Static functions are walked in the
+// bounds the work on any program. Loops are then replayed on their own,
+// one path at a time as the kernel explores them (see checkLoops in
+// loops.go): a loop whose course the replay can follow and that does not
+// end is rejected as the kernel rejects it. Static functions are walked in the
 // context of each call, global ones once on their own with their arguments
 // typed from BTF (arg:arena arguments are arena pointers), callbacks of
 // bpf_loop as calls that may repeat. Along the way it follows what the
@@ -73,11 +75,18 @@
 //     ones must be 32-bit reads of struct xdp_md; the fields of other
 //     context types (tc's __sk_buff...) are not checked, only their
 //     packet pointers followed.
-//   - Loops are not proven to end ("infinite loop detected at insn 3" is
-//     not reported); the kernel may find a program too complex ("The
-//     sequence of 8193 jumps is too complex.", "BPF program is too large")
-//     that this pass accepts, and the other way round: the processed
-//     instruction count is not the kernel's.
+//   - Loops are replayed only where the replay stands for the kernel's
+//     walk: a loop that calls a helper, kfunc or function or uses may_goto
+//     is not (those have the kernel's own rules), nor one with a branch
+//     that neither constants nor a number the kernel cannot bound decide
+//     (a loop on a bound the vm has lost track of loads and runs under
+//     the interpreter's instruction budget). Where the replay rejects,
+//     the verdict and message are the kernel's, but the processed
+//     instruction count is the replay's, and a state the kernel tells
+//     apart by ranges the vm does not track can end the replay as
+//     "infinite loop detected" where the kernel goes on to "BPF program
+//     is too large". Elsewhere the kernel may find a program too complex
+//     that this pass accepts, and the other way round.
 //   - bpf_loop callbacks must return 0 or 1 only where that is a known
 //     constant; callbacks do not count in the combined stack size of a
 //     call chain.
