@@ -78,12 +78,16 @@ const (
 	// GenFollow: arena pointers stored in arena memory as user addresses
 	// and loaded back and cast, as C code keeps and follows links.
 	GenFollow
+	// GenPlainLoops: loops that the counter alone ends, without may_goto:
+	// the kernel's verifier walks them round by round and the vm's
+	// replays them to see them end.
+	GenPlainLoops
 )
 
 // genFeatureNames are the features' short names, in bit order.
 var genFeatureNames = []string{
 	"ldsx", "fetch-bitwise", "acquire-release", "pointer-alu", "calls", "loops",
-	"pointer-store", "casts", "reserve", "stack-atomics", "straddle", "nodes", "null-addr", "dirty-fetch32", "map-value", "pointer-compare", "no-user-conv", "globals", "subprogs", "wild-addr", "follow",
+	"pointer-store", "casts", "reserve", "stack-atomics", "straddle", "nodes", "null-addr", "dirty-fetch32", "map-value", "pointer-compare", "no-user-conv", "globals", "subprogs", "wild-addr", "follow", "plain-loops",
 }
 
 func (f GenFeature) String() string {
@@ -655,7 +659,7 @@ func (g *generator) item() {
 		{8, !g.inLoop, g.condJump},
 		{3, !g.inLoop, g.diamond},
 		{3, !g.inLoop && g.has(GenBodyCalls), g.bodyCall},
-		{2, !g.inLoop && g.loops < 2 && g.has(GenLoops), g.loop},
+		{2, !g.inLoop && g.loops < 2 && (g.has(GenLoops) || g.has(GenPlainLoops)), g.loop},
 		{3, !g.inLoop && !g.inSub && g.has(GenSubprogs), g.subCall},
 	}
 	total := 0
@@ -1085,8 +1089,10 @@ func (g *generator) bodyCall() {
 }
 
 // loop is a may_goto loop that a counter ends after a few rounds, long
-// before may_goto would: the verifier walks every round.
+// before may_goto would: the verifier walks every round. With
+// GenPlainLoops it may leave may_goto out.
 func (g *generator) loop() {
+	plain := g.has(GenPlainLoops) && (!g.has(GenLoops) || g.chance(0.5))
 	g.flush()
 	c := g.dest()
 	g.locked[c] = true
@@ -1095,7 +1101,9 @@ func (g *generator) loop() {
 	g.b.emit(movImm(c, 0))
 	head, out := g.b.newLabel(), g.b.newLabel()
 	g.b.bind(head)
-	g.b.jump(asm.Instruction{OpCode: asm.OpMayGoto}, out)
+	if !plain {
+		g.b.jump(asm.Instruction{OpCode: asm.OpMayGoto}, out)
+	}
 	g.b.emit(aluK(asm.ClassALU64, asm.ALUAdd, c, 1))
 	g.b.jump(asm.Instruction{OpCode: asm.JumpOpCode(asm.ClassJMP, asm.JumpJGT, asm.SourceK), Dst: c, Constant: int64(1 + g.pick(5))}, out)
 	for n := 1 + g.pick(5); n > 0; n-- {
@@ -1300,7 +1308,7 @@ func probeProgram(f GenFeature, cfg GenConfig) *object.Spec {
 		g.b.emit(movReg(regPtr, regBase))
 	case GenBodyCalls:
 		g.bodyCall()
-	case GenLoops:
+	case GenLoops, GenPlainLoops:
 		g.loop()
 	case GenStorePointer:
 		for _, s := range sizes {
@@ -1346,7 +1354,7 @@ func probeProgram(f GenFeature, cfg GenConfig) *object.Spec {
 
 // allFeatures lists every generator feature.
 var allFeatures = []GenFeature{GenSignExtArenaLoad, GenArenaFetchBitwise, GenLoadAcquire, GenPointerALU,
-	GenBodyCalls, GenLoops, GenStorePointer, GenPointerCasts, GenReserve, GenStackAtomics, GenStraddle, GenNodes, GenNullAddr, GenDirtyFetch32, GenMapValue, GenPointerCompare, GenNoUserConv, GenGlobals, GenSubprogs, GenWildAddr, GenFollow}
+	GenBodyCalls, GenLoops, GenStorePointer, GenPointerCasts, GenReserve, GenStackAtomics, GenStraddle, GenNodes, GenNullAddr, GenDirtyFetch32, GenMapValue, GenPointerCompare, GenNoUserConv, GenGlobals, GenSubprogs, GenWildAddr, GenFollow, GenPlainLoops}
 
 // ProbeFeatures loads, on the kernel, one program per generator feature
 // and returns the features whose program the verifier rejects: constructs

@@ -68,8 +68,9 @@ func checkGenerated(spec *object.Spec) error {
 		if !ok {
 			return fmt.Errorf("instruction %d (%v): jump lands outside the program or inside an instruction", i, ins)
 		}
-		// Only may_goto loops jump back, to a may_goto.
-		if t <= i && !insns[t].IsMayGoto() {
+		// Only loops jump back: to a may_goto, or to the counter's
+		// increment of a plain loop.
+		if t <= i && !insns[t].IsMayGoto() && !(insns[t].IsALU() && insns[t].ALUOp() == asm.ALUAdd) {
 			return fmt.Errorf("instruction %d (%v): backward jump to %v", i, ins, insns[t])
 		}
 	}
