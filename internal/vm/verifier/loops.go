@@ -271,6 +271,12 @@ func (v *verifier) replayLoop(g loopGraph, in map[int]bool, head int, st *state)
 					return v.fail(pc, syscall.E2BIG, "The sequence of "+strconv.Itoa(pending)+" jumps is too complex.")
 				}
 			}
+			// The kernel narrows the number on the side it goes on
+			// with, and every copy of it (registers and stack slots
+			// linked by id), so that a later comparison may be
+			// decided. The vm does not link copies: only a number
+			// loaded afresh counts as unbounded from here on.
+			forEachValue(stay[0].st, func(x *value) { x.wide = false })
 		default:
 			return nil
 		}
