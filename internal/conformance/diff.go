@@ -122,10 +122,20 @@ func runBeside(spec *object.Spec, kstart uint64, progs []string, steps []Step) (
 // kernel, for comparisons with it: "host" where the running kernel is
 // modelled, else "" (the newest model).
 func HostKernel() string {
-	if _, err := kversion.Parse("host"); err == nil {
-		return "host"
+	if s, ok := HostModelled(); ok {
+		return s
 	}
 	return ""
+}
+
+// HostModelled reports whether the vm models the running kernel, so
+// that the engines' results can be compared: "host" and true where it
+// does.
+func HostModelled() (string, bool) {
+	if _, err := kversion.Parse("host"); err == nil {
+		return "host", true
+	}
+	return "", false
 }
 
 func runSnapshot(spec *object.Spec, eng bpfarena.Engine, progs []string, steps []Step) (*snapshot, error) {

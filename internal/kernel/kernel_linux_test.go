@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/bpfarena/bpfarena/internal/kversion"
 	"github.com/bpfarena/bpfarena/internal/testenv"
 	"os"
 	"strings"
@@ -303,4 +304,34 @@ func countMappings(t testing.TB) (shared, all int) {
 		}
 	}
 	return shared, all
+}
+
+// On a kernel without arenas (the matrix's 6.1), loading an arena object
+// says so plainly, and an object without an arena still loads.
+func TestKernelWithoutArenas(t *testing.T) {
+	rel, err := kversion.HostRelease()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := kversion.ParseVersion(rel)
+	if err != nil || !v.Less(kversion.ArenaSince) {
+		t.Skipf("kernel %s has arenas", rel)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	spec, _ := arenaSpec(1, 0, 0)
+	_, err = Load(spec, engine.Options{})
+	if !errors.Is(err, engine.ErrNotSupported) || !strings.Contains(err.Error(), "no BPF arena maps (Linux 6.9+ needed)") {
+		t.Errorf("arena object on %s: %v", rel, err)
+	}
+	plain := &object.Spec{Path: "plain.bpf.o", License: "GPL", Programs: []*object.ProgramSpec{{
+		Name: "ret7", Section: "syscall", Type: object.SocketFilter, License: "GPL",
+		Instructions: asm.Instructions{mov(asm.R0, 7), exit},
+	}}}
+	c, err := Load(plain, engine.Options{})
+	if err != nil {
+		t.Fatalf("object without an arena on %s: %v", rel, err)
+	}
+	c.Close()
 }
