@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"fmt"
+	"sort"
 	"syscall"
 
 	"github.com/bpfarena/bpfarena/internal/kversion"
@@ -133,4 +134,24 @@ func Verify(prog *object.ProgramSpec, env Env) (*Result, error) {
 // marks nothing.
 func (r *Result) ArenaALU(i int) bool {
 	return r != nil && i >= 0 && i < len(r.ALU32) && r.ALU32[i]
+}
+
+// KfuncNames lists the kernel functions the pass knows, sorted.
+func KfuncNames() []string {
+	names := make([]string, 0, len(kfuncs))
+	for n := range kfuncs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// HelperIDs lists the helper function ids the pass knows, sorted.
+func HelperIDs() []int32 {
+	ids := make([]int32, 0, len(helpers))
+	for id := range helpers {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
 }
