@@ -38,10 +38,10 @@ func init() {
 		{"inspect", "inspect [--json] OBJ", cmdInspect, nil},
 		{"disasm", "disasm OBJ [PROG]", cmdDisasm, nil},
 		{"probe", "probe [--json]", cmdProbe, nil},
-		{"run", "run [--engine vm|kernel] [--pin DIR] [--repeat N] [--set NAME=VALUE]... [--ctx HEX] [--data HEX] [--json] OBJ PROG...", cmdRun, nil},
+		{"run", "run [--engine vm|kernel] [--kernel VERSION] [--pin DIR] [--repeat N] [--set NAME=VALUE]... [--ctx HEX] [--data HEX] [--json] OBJ PROG...", cmdRun, nil},
 		{"unpin", "unpin DIR", cmdUnpin, nil},
-		{"test", "test [--engine vm|kernel|both] [--json] [-v] OBJ...", cmdTest, nil},
-		{"bench", "bench [--engine vm|kernel|both] [--count N] [--json] [OBJ]", cmdBench, nil},
+		{"test", "test [--engine vm|kernel|both] [--kernel VERSION] [--json] [-v] OBJ...", cmdTest, nil},
+		{"bench", "bench [--engine vm|kernel|both] [--kernel VERSION] [--count N] [--json] [OBJ]", cmdBench, nil},
 		{"gen", "gen --package P --ident NAME [--out DIR] [--type T]... [--cc CLANG] [--cflags FLAGS] OBJ|FILE.bpf.c", cmdGen, nil},
 		{name: "conformance-plugin", usage: "conformance-plugin [--elf] [--verify] [HEXMEM]", runIn: cmdPlugin},
 	}
