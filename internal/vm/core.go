@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"github.com/bpfarena/bpfarena/internal/kversion"
 	"sync"
 
 	"github.com/bpfarena/bpfarena/asm"
@@ -20,6 +21,14 @@ var (
 // types still resolve where no kernel BTF exists.
 func coreTarget(spec *object.Spec) *btf.Spec {
 	hostBTFOnce.Do(func() {
+		// A kernel older than the arena lacks the types arena programs
+		// relocate against (struct bpf_arena): the object's own BTF
+		// then describes them better than the host's.
+		if rel, err := kversion.HostRelease(); err == nil {
+			if v, err := kversion.ParseVersion(rel); err == nil && v.Less(kversion.ArenaSince) {
+				return
+			}
+		}
 		if s, err := btf.LoadKernelSpec(); err == nil {
 			hostBTF = s
 		}
