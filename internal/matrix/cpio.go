@@ -2,8 +2,10 @@ package matrix
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path"
 	"sort"
 	"strings"
@@ -84,6 +86,10 @@ func (a *archive) writeTo(w io.Writer) error {
 	for _, n := range names {
 		f := a.files[n]
 		rc, size, err := f.open()
+		if errors.Is(err, fs.ErrNotExist) {
+			// Gone since the tree was read (a build's temporary file).
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("initramfs: %s: %w", n, err)
 		}

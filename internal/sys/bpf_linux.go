@@ -234,6 +234,9 @@ func (e *LoadError) Error() string { return e.Errno.Error() }
 // Unwrap gives the errno so errors.Is(err, unix.EACCES) works.
 func (e *LoadError) Unwrap() error { return e.Errno }
 
+// minLogSize is the smallest log buffer every kernel takes.
+const minLogSize = 128
+
 // ProgLoad loads a program and returns it with the verifier log (empty
 // at log level 0 on success). On failure the error is a *LoadError.
 func ProgLoad(attr *ProgLoadAttr, opts ProgLoadOptions) (*FD, string, error) {
@@ -241,6 +244,8 @@ func ProgLoad(attr *ProgLoadAttr, opts ProgLoadOptions) (*FD, string, error) {
 	if size <= 0 {
 		size = DefaultLogSize
 	}
+	// Before 6.4 the kernel refuses a log buffer under 128 bytes (EINVAL).
+	size = max(size, minLogSize)
 	level := opts.LogLevel
 	var buf []byte
 	if level > 0 {
