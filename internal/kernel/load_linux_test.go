@@ -159,9 +159,9 @@ func copyFile(src, dst string) error {
 func dataSpec() *object.Spec {
 	spec, m := arenaSpec(8, 0, 0)
 	spec.Path = "/tmp/verylongobjectname.bpf.o"
-	bss := &object.MapSpec{Name: ".bss", Section: ".bss", Type: object.Array, KeySize: 4, ValueSize: 16, MaxEntries: 1, Contents: make([]byte, 16)}
-	data := &object.MapSpec{Name: ".data", Section: ".data", Type: object.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1, Contents: []byte{7, 0, 0, 0, 0, 0, 0, 0}}
-	ro := &object.MapSpec{Name: ".rodata", Section: ".rodata", Type: object.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1, ReadOnly: true,
+	bss := &object.MapSpec{Name: ".bss", Section: ".bss", Type: object.Array, Flags: object.FlagMmapable, KeySize: 4, ValueSize: 16, MaxEntries: 1, Contents: make([]byte, 16)}
+	data := &object.MapSpec{Name: ".data", Section: ".data", Type: object.Array, Flags: object.FlagMmapable, KeySize: 4, ValueSize: 8, MaxEntries: 1, Contents: []byte{7, 0, 0, 0, 0, 0, 0, 0}}
+	ro := &object.MapSpec{Name: ".rodata", Section: ".rodata", Type: object.Array, Flags: object.FlagMmapable, KeySize: 4, ValueSize: 8, MaxEntries: 1, ReadOnly: true,
 		Contents: []byte{0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11}}
 	spec.Maps = append(spec.Maps, bss, data, ro)
 	p := allocWriteProgram(m)
