@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/bpfarena/bpfarena"
 	"github.com/bpfarena/bpfarena/arena"
@@ -174,6 +175,12 @@ func runSnapshot(spec *object.Spec, eng bpfarena.Engine, progs []string, steps [
 		s.globals[v.Spec.Name] = b
 	}
 	if a := coll.Arena(); a != nil {
+		if eng == bpfarena.Kernel {
+			// Frees a kernel defers (7.3, from a non-sleepable
+			// context) run in a worker after the program returns; let
+			// it run before the pages are counted.
+			time.Sleep(50 * time.Millisecond)
+		}
 		s.start, s.size = a.Start(), a.Size()
 		if s.pages, err = arenaPages(a); err != nil {
 			return nil, err

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"github.com/bpfarena/bpfarena/internal/kversion"
+	"github.com/bpfarena/bpfarena/internal/testenv"
 	"path"
 	"strings"
 	"testing"
@@ -108,6 +109,11 @@ func TestExamples(t *testing.T) {
 				}
 				if err != nil {
 					t.Errorf("%s: %v", ps.Name, err)
+					continue
+				}
+				if name+"/"+ps.Name == "bench.bpf.o/htab_big" && testenv.MatrixKernel() != "" {
+					// Under emulation the loop outlasts the kernel's timed
+					// may_goto (about 250 ms), which ends it early.
 					continue
 				}
 				if want, ok := exampleRetvals[name+"/"+ps.Name]; ok && res.Retval != want {
