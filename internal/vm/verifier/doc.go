@@ -76,8 +76,9 @@
 //     context types (tc's __sk_buff...) are not checked, only their
 //     packet pointers followed.
 //   - Loops are replayed only where the replay stands for the kernel's
-//     walk: a loop that calls a helper, kfunc or function or uses may_goto
-//     is not (those have the kernel's own rules), nor one with a branch
+//     walk: a loop that calls a kfunc, a function or a helper taking a
+//     callback, or uses may_goto, is not (those have the kernel's own
+//     rules), nor one with a branch
 //     that neither constants nor a number the kernel cannot bound decide
 //     (a loop on a bound the vm has lost track of loads and runs under
 //     the interpreter's instruction budget). Where the replay rejects,

@@ -23,11 +23,35 @@ import (
 // A loop is replayed only while the replay can stand for the kernel's: a
 // branch inside it must be decided by constants, or compare a constant
 // with a number the kernel knows nothing about (which it cannot decide
-// either) with one side leaving the loop. Loops that call anything
-// (helpers, bpf_loop, the bpf_iter_num kfuncs) or use may_goto are left to
-// the kernel's special rules for them and not replayed; neither are loops
+// either) with one side leaving the loop. Loops that call a kfunc (the
+// bpf_iter_num ones), a function or a helper that takes a callback
+// (bpf_loop), or use may_goto, are left to the kernel's special rules for
+// them and not replayed; neither are loops
 // whose replay meets anything else, which the vm accepts as before and
 // runs under its instruction budget.
+
+// counters are the kernel's counts at a prune point: instructions and
+// jumps walked, and both at the last state recorded.
+type counters struct{ insns, jmps, lastInsn, lastJmps int }
+
+// countPrunePoint follows, during the walk, when the kernel would record a
+// state (at least 2 jumps and 8 instructions since the last one), and
+// notes the counts at the first arrival at pc, where a replay of a loop
+// starting there takes them up.
+func (v *verifier) countPrunePoint(pc int) {
+	if _, ok := v.arrival[pc]; !ok {
+		v.arrival[pc] = counters{v.processed, v.jmps, v.lastInsn, v.lastJmps}
+	}
+	if v.jmps-v.lastJmps >= 2 && v.processed-v.lastInsn >= 8 {
+		v.lastInsn, v.lastJmps = v.processed, v.jmps
+	}
+}
+
+// callbackHelpers are the helpers that take a callback (bpf_loop,
+// bpf_for_each_map_elem, bpf_timer_set_callback, bpf_find_vma,
+// bpf_user_ringbuf_drain), whose loops the kernel checks by its own rules,
+// and bpf_tail_call, which leaves the program.
+var callbackHelpers = map[int64]bool{181: true, 164: true, 170: true, 180: true, 209: true, 12: true}
 
 // maxPending is the kernel's BPF_COMPLEXITY_LIMIT_JMP_SEQ: how many
 // branches may wait to be explored.
@@ -37,13 +61,22 @@ const maxPending = 8192
 // successors within its function, and the kernel's prune points (where it
 // compares and records states).
 type loopGraph struct {
-	succ  [][]int
-	prune []bool
+	succ     [][]int
+	prune    []bool
+	jmpPoint []bool // where the kernel extends a path's jump history
+}
+
+// recorded is a state the replay recorded at a prune point, with the
+// kernel's count of the times it failed to match since.
+type recorded struct {
+	st   *state
+	fp   uint64
+	miss int
 }
 
 func (v *verifier) loopGraph() loopGraph {
 	n := len(v.insns)
-	g := loopGraph{succ: make([][]int, n), prune: make([]bool, n)}
+	g := loopGraph{succ: make([][]int, n), prune: make([]bool, n), jmpPoint: make([]bool, n)}
 	for pc, ins := range v.insns {
 		switch {
 		case ins.IsExit():
@@ -51,15 +84,18 @@ func (v *verifier) loopGraph() loopGraph {
 			t := v.target(pc)
 			g.succ[pc] = []int{t}
 			g.prune[t] = true
+			g.jmpPoint[t] = true
 		case ins.IsConditionalJump():
 			t := v.target(pc)
 			g.succ[pc] = []int{pc + 1, t}
 			g.prune[t] = true
+			g.jmpPoint[t] = true
 			g.prune[pc] = true
 		case ins.IsCall():
 			if pc+1 < n {
 				g.succ[pc] = []int{pc + 1}
 				g.prune[pc+1] = true
+				g.jmpPoint[pc+1] = true
 			}
 		default:
 			if pc+1 < n {
@@ -165,7 +201,7 @@ func (v *verifier) checkLoops() error {
 		for _, pc := range scc {
 			in[pc] = true
 			ins := v.insns[pc]
-			if ins.IsCall() || ins.IsMayGoto() {
+			if ins.IsCall() && !(ins.IsHelperCall() && !callbackHelpers[ins.Constant]) || ins.IsMayGoto() {
 				replay = false
 			}
 		}
@@ -205,10 +241,13 @@ func (v *verifier) replayLoop(g loopGraph, in map[int]bool, head int, st *state)
 		}
 	}()
 	depth := len(st.frames)
-	seen := map[int][]*state{}
-	prints := map[uint64]bool{}
-	insns, jmps, prevInsns, prevJmps, pending := 0, 0, 0, 0, 0
-	base := v.processed
+	seen := map[int][]*recorded{}
+	hist := 0
+	// The counts go on from the walk's first arrival at the head, which
+	// followed the kernel's first path there as long as the path
+	// before the loop has no branch the walk merged.
+	a := v.arrival[head]
+	insns, jmps, prevInsns, prevJmps, pending := max(a.insns-1, 0), a.jmps, a.lastInsn, a.lastJmps, 0
 	pc := head
 	for {
 		insns++
@@ -217,27 +256,39 @@ func (v *verifier) replayLoop(g loopGraph, in map[int]bool, head int, st *state)
 			return v.fail(pc, syscall.E2BIG, "BPF program is too large. Processed "+strconv.Itoa(insnLimit+1)+" insn")
 		}
 		if g.prune[pc] {
+			// The kernel's is_state_visited on a path that is all in
+			// progress: compare with the states recorded here (newest
+			// first), drop those that keep missing, record a new one
+			// when at least 2 jumps and 8 instructions passed since
+			// the last (20 jumps or 100 instructions where one is
+			// already here), or when the jump history grew past 40.
+			force := hist > 40
+			add := force || jmps-prevJmps >= 2 && insns-prevInsns >= 8
 			fp := fingerprint(pc, st)
-			if prints[fp] {
-				for _, s := range seen[pc] {
-					if coversState(s, st) && coversState(st, s) {
-						v.processed = base + insns
-						return v.fail(pc, syscall.EINVAL, "infinite loop detected at insn "+strconv.Itoa(v.offs[pc]))
-					}
+			list := seen[pc][:0]
+			for _, r := range seen[pc] {
+				if r.fp == fp && coversState(r.st, st) && coversState(st, r.st) {
+					v.processed = insns
+					return v.fail(pc, syscall.EINVAL, "infinite loop detected at insn "+strconv.Itoa(v.offs[pc]))
+				}
+				if !force && jmps-prevJmps < 20 && insns-prevInsns < 100 {
+					add = false
+				}
+				if add {
+					r.miss++
+				}
+				if r.miss <= 3 {
+					list = append(list, r)
 				}
 			}
-			// The kernel's rule for recording a state: at least 2 jumps
-			// and 8 instructions since the last one, 20 jumps or 100
-			// instructions where this path already left one here.
-			add := jmps-prevJmps >= 2 && insns-prevInsns >= 8
-			if len(seen[pc]) > 0 && jmps-prevJmps < 20 && insns-prevInsns < 100 {
-				add = false
-			}
+			seen[pc] = list
 			if add {
-				seen[pc] = append(seen[pc], st.clone())
-				prints[fp] = true
-				prevInsns, prevJmps = insns, jmps
+				seen[pc] = append([]*recorded{{st: st.clone(), fp: fp}}, seen[pc]...)
+				prevInsns, prevJmps, hist = insns, jmps, 0
 			}
+		}
+		if g.jmpPoint[pc] {
+			hist++
 		}
 		ins := v.insns[pc]
 		if ins.Class().IsJump() {
@@ -267,7 +318,7 @@ func (v *verifier) replayLoop(g loopGraph, in map[int]bool, head int, st *state)
 			if exitTaken {
 				pending++
 				if pending > maxPending {
-					v.processed = base + insns
+					v.processed = insns
 					return v.fail(pc, syscall.E2BIG, "The sequence of "+strconv.Itoa(pending)+" jumps is too complex.")
 				}
 			}

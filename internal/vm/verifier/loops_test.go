@@ -67,7 +67,8 @@ func TestLoops(t *testing.T) {
 			movImm(asm.R0, 0), exit(),
 		}}, // the kernel narrows the spilled copy too: not the replay's to decide
 		{name: "may_goto", insns: []ins{movImm(asm.R0, 0), mayGoto(1), ja(-2), exit()}},
-		{name: "helper call", insns: []ins{movImm(asm.R0, 0), helper(5), ja(-2)}},
+		{name: "helper call", insns: []ins{movImm(asm.R0, 0), helper(5), ja(-2)},
+			errno: syscall.EINVAL, msg: "infinite loop detected at insn"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

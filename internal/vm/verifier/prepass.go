@@ -60,11 +60,19 @@ type verifier struct {
 	funcs     map[int]*object.Func
 	prune     []bool
 
-	stored    map[point][]*state
-	work      []item
-	processed int
-	states    int
-	peak      int
+	stored map[point][]*state
+	// The kernel's counters for recording states (see loops.go): jumps
+	// walked, the instruction and jump counts at the last state the
+	// kernel would have recorded, and their values at the first arrival
+	// at each of its prune points.
+	kprune             []bool
+	jmps               int
+	lastInsn, lastJmps int
+	arrival            map[int]counters
+	work               []item
+	processed          int
+	states             int
+	peak               int
 
 	arena      *object.MapSpec
 	arenaInsn  int
@@ -209,6 +217,8 @@ func (v *verifier) run() error {
 	if err := v.checkCFG(); err != nil {
 		return err
 	}
+	v.kprune = v.loopGraph().prune
+	v.arrival = map[int]counters{}
 	if err := v.explore(0, v.entryState()); err != nil {
 		return err
 	}

@@ -44,6 +44,12 @@ func (v *verifier) walk(pc int, st *state) error {
 		if v.processed > insnLimit {
 			return v.fail(pc, syscall.E2BIG, "BPF program is too large. Processed "+strconv.Itoa(v.processed)+" insn")
 		}
+		if v.kprune[pc] {
+			v.countPrunePoint(pc)
+		}
+		if v.insns[pc].Class().IsJump() {
+			v.jmps++
+		}
 		if v.env.LogLevel >= 1 {
 			v.trace(pc)
 		}
