@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -199,7 +200,16 @@ func (p *pinDir) mapPinnedArena(spec *object.MapSpec, size uint64) ([]byte, int,
 	want := p.meta.ArenaStart
 	if p.created {
 		// Reserve a suitable range, then put the file mapping over it.
-		res, err := mapArena(spec.MapExtra, size)
+		// Without map_extra, pick it far from where processes map
+		// things themselves (mmap grows down from near the stack), so
+		// that later processes find the same range free.
+		var res []byte
+		var err error
+		if spec.MapExtra == 0 {
+			res, err = mapSharedRange(size)
+		} else {
+			res, err = mapArena(spec.MapExtra, size)
+		}
 		if err != nil {
 			return nil, -1, err
 		}
@@ -218,6 +228,23 @@ func (p *pinDir) mapPinnedArena(spec *object.MapSpec, size uint64) ([]byte, int,
 	}
 	p.meta.ArenaStart = want
 	return mem, fd, nil
+}
+
+// mapSharedRange reserves size bytes at a 4 GiB-aligned address between
+// 32 and 96 TiB, chosen at random, where neither Go's heap nor the
+// mappings of a typical process lie.
+func mapSharedRange(size uint64) ([]byte, error) {
+	const flags = unix.MAP_PRIVATE | unix.MAP_ANON | unix.MAP_NORESERVE
+	var lastErr error
+	for range 64 {
+		addr := uint64(32<<40) + uint64(rand.Uint32N(64<<8))<<32
+		b, err := mmapAt(addr, size, unix.PROT_READ|unix.PROT_WRITE, flags)
+		if err == nil {
+			return b, nil
+		}
+		lastErr = err
+	}
+	return nil, fmt.Errorf("no free 4 GiB-aligned range for a shared arena: %w", lastErr)
 }
 
 // ctlHeader is the start of the control block, shared by every process.
