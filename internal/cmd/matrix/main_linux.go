@@ -131,10 +131,37 @@ func cmdExec(ctx context.Context, args []string) (int, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	return matrix.Run(ctx, k, matrix.Spec{
-		Binary: fs.Arg(0), Args: fs.Args()[1:], Tree: root, Dir: rel, Env: env,
-		Stdout: os.Stdout, MemoryMiB: *mem,
-	})
+	// A guest that dies before the job wrote anything (a kernel panic
+	// while booting, which qemu's emulation causes now and then) is
+	// booted again; once the job has written output, its result stands.
+	for attempt := 1; ; attempt++ {
+		out := &countingWriter{w: os.Stdout}
+		code, err := matrix.Run(ctx, k, matrix.Spec{
+			Binary: fs.Arg(0), Args: fs.Args()[1:], Tree: root, Dir: rel, Env: env,
+			Stdout: out, MemoryMiB: *mem,
+		})
+		if err == nil || !errors.Is(err, matrix.ErrGuest) || out.n > 0 || attempt == 3 || ctx.Err() != nil {
+			return code, err
+		}
+		fmt.Fprintf(os.Stderr, "matrix: kernel %s died before the job ran (%v); booting it again\n", k.Name, firstLine(err))
+	}
+}
+
+// countingWriter counts what passes through.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
 }
 
 func moduleRoot(dir string) string {
