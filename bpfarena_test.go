@@ -290,15 +290,6 @@ func runnable(p *object.ProgramSpec) bool {
 	return false
 }
 
-// hostVersion is the running kernel's major.minor.
-func hostVersion() (kversion.Version, error) {
-	rel, err := kversion.HostRelease()
-	if err != nil {
-		return kversion.Version{}, err
-	}
-	return kversion.ParseVersion(rel)
-}
-
 // Every runnable program of every example and corpus object gives the
 // same retvals, globals and arena pages on the vm as on the kernel,
 // running the programs of each object in order on one collection.
@@ -324,7 +315,7 @@ func TestDifferential(t *testing.T) {
 				// vm modelling this kernel refuses (a kfunc it lacks):
 				// TestCorpus checks those verdicts; here both engines
 				// run the same set.
-				if v, err := hostVersion(); err == nil && e.KernelRange(v) != "" {
+				if v, err := kversion.HostVersion(); err == nil && e.KernelRange(v) != "" {
 					continue
 				}
 				if c, err := bpfarena.Load(spec, bpfarena.Options{Programs: []string{p.Name}, Kernel: conformance.HostKernel()}); err != nil {

@@ -40,7 +40,7 @@ func cmdBench(args []string, stdout io.Writer) error {
 	count := fs.Uint("count", 20, "runs of each program per engine")
 	loads := fs.Uint("loads", 5, "loads per engine to time the load")
 	asJSON := fs.Bool("json", false, "print JSON")
-	kernelName := fs.String("kernel", "", "kernel `VERSION` the vm models ("+strings.Join(bpfarena.KernelVersions(), ", ")+", or host; default the newest)")
+	kernelName := kernelFlag(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"github.com/bpfarena/bpfarena"
 	"io"
 	"os"
 	"os/signal"
@@ -12,6 +14,12 @@ import (
 	"github.com/bpfarena/bpfarena/internal/kversion"
 	"github.com/bpfarena/bpfarena/internal/matrix"
 )
+
+// kernelFlag defines --kernel, the same on run, test and bench.
+func kernelFlag(fs *flag.FlagSet) *string {
+	return fs.String("kernel", "", "kernel `VERSION` the vm models ("+strings.Join(bpfarena.KernelVersions(), ", ")+
+		", or host; default the newest); with --engine kernel, another version boots in a VM")
+}
 
 // inKernelVM reruns a command inside a virtual machine booting Debian's
 // build of kernel (the kernel matrix), when the kernel engine is asked for
@@ -26,10 +34,8 @@ func inKernelVM(cmd string, args []string, kernel string, usesKernel bool, objs 
 	if err != nil {
 		return true, fmt.Errorf("%w: --kernel: %v", errUsage, err)
 	}
-	if rel, err := kversion.HostRelease(); err == nil {
-		if have, err := kversion.ParseVersion(rel); err == nil && have == want {
-			return false, nil
-		}
+	if have, err := kversion.HostVersion(); err == nil && have == want {
+		return false, nil
 	}
 	k, err := matrix.Fetch(want.String())
 	if err != nil {

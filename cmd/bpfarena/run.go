@@ -132,7 +132,7 @@ func cmdRun(args []string, stdout io.Writer) error {
 	engineName := fs.String("engine", "vm", "engine: vm or kernel")
 	repeat := fs.Uint("repeat", 1, "run each program `N` times and report the mean time")
 	asJSON := fs.Bool("json", false, "print JSON")
-	kernelName := fs.String("kernel", "", "kernel `VERSION` the vm models ("+strings.Join(bpfarena.KernelVersions(), ", ")+", or host; default the newest)")
+	kernelName := kernelFlag(fs)
 	ctxHex := fs.String("ctx", "", "context bytes in `hex` for every program")
 	dataHex := fs.String("data", "", "packet bytes in `hex` (tc, xdp, socket programs)")
 	pin := fs.String("pin", "", "keep the arena and maps in `DIR` and reuse them from an earlier run")

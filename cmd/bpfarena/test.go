@@ -35,7 +35,7 @@ func cmdTest(args []string, stdout io.Writer) error {
 	engineName := fs.String("engine", "vm", "engine: vm, kernel or both")
 	asJSON := fs.Bool("json", false, "print one JSON object per test")
 	verbose := fs.Bool("v", false, "print what each engine did: load, log, run")
-	kernelName := fs.String("kernel", "", "kernel `VERSION` the vm models ("+strings.Join(bpfarena.KernelVersions(), ", ")+", or host; default the newest)")
+	kernelName := kernelFlag(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

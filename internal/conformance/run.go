@@ -146,11 +146,7 @@ func engineKernel(eng bpfarena.Engine, kernel string) (kversion.Version, error) 
 		kernel = "host"
 	}
 	if kernel == "host" {
-		rel, err := kversion.HostRelease()
-		if err != nil {
-			return kversion.Version{}, err
-		}
-		return kversion.ParseVersion(rel)
+		return kversion.HostVersion()
 	}
 	m, err := kversion.Parse(kernel)
 	if err != nil {

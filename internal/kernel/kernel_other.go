@@ -25,3 +25,8 @@ func Unpin(dir string) error { return fmt.Errorf("unpin %s: %w", dir, engine.Err
 func Probe() []Feature {
 	return []Feature{{Name: "bpf(2)", Detail: "the kernel engine needs Linux"}}
 }
+
+// ProbeArena reports that there are no kernel arenas off Linux.
+func ProbeArena() error {
+	return fmt.Errorf("the kernel engine needs Linux: %w", engine.ErrNotSupported)
+}

@@ -25,6 +25,10 @@ var (
 // that fails become engine.ErrNotSupported with the reason.
 func probe() error { return probeFor(true) }
 
+// ProbeArena reports whether this process can create arena maps here,
+// and if not, why (wrapping engine.ErrNotSupported).
+func ProbeArena() error { return probeFor(true) }
+
 func probeFor(needArena bool) error {
 	probeMu.Lock()
 	defer probeMu.Unlock()

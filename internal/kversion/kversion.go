@@ -201,11 +201,7 @@ func Parse(s string) (*Model, error) {
 	case "":
 		return Default(), nil
 	case "host":
-		rel, err := HostRelease()
-		if err != nil {
-			return nil, err
-		}
-		v, err := ParseVersion(rel)
+		v, err := HostVersion()
 		if err != nil {
 			return nil, err
 		}

@@ -9,7 +9,6 @@
 package matrix
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -257,7 +256,7 @@ func locate(im Image, dir string) (*Kernel, error) {
 	if _, err := os.Stat(k.Config); err != nil {
 		return nil, fmt.Errorf("kernel %s: %w: no kernel config beside %s", im.Name, ErrNoImage, k.Vmlinuz)
 	}
-	if !bytes.HasPrefix([]byte(k.Release), []byte(im.Name+".")) && !strings.HasPrefix(k.Release, im.Name+"-") {
+	if !strings.HasPrefix(k.Release, im.Name+".") && !strings.HasPrefix(k.Release, im.Name+"-") {
 		return nil, fmt.Errorf("kernel %s: %w: unpacked release %s does not match", im.Name, ErrNoImage, k.Release)
 	}
 	return k, nil

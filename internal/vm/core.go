@@ -24,10 +24,8 @@ func coreTarget(spec *object.Spec) *btf.Spec {
 		// A kernel older than the arena lacks the types arena programs
 		// relocate against (struct bpf_arena): the object's own BTF
 		// then describes them better than the host's.
-		if rel, err := kversion.HostRelease(); err == nil {
-			if v, err := kversion.ParseVersion(rel); err == nil && v.Less(kversion.ArenaSince) {
-				return
-			}
+		if v, err := kversion.HostVersion(); err == nil && v.Less(kversion.ArenaSince) {
+			return
 		}
 		if s, err := btf.LoadKernelSpec(); err == nil {
 			hostBTF = s

@@ -13,13 +13,12 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/bpfarena/bpfarena/internal/kernel"
 	"github.com/bpfarena/bpfarena/internal/kversion"
-	"golang.org/x/sys/unix"
 	"io"
 	"os"
 	"os/exec"
@@ -30,7 +29,6 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
-	"unsafe"
 
 	"github.com/bpfarena/bpfarena/internal/matrix"
 )
@@ -221,10 +219,8 @@ func cmdTest(ctx context.Context, args []string) error {
 		rows = append(rows, r)
 	}
 	if *host {
-		var uts syscall.Utsname
-		syscall.Uname(&uts)
-		rel := utsString(uts.Release[:])
-		if err := probeArena(); err != nil {
+		rel, _ := kversion.HostRelease()
+		if err := kernel.ProbeArena(); err != nil {
 			// Run elsewhere, the kernel halves skip; here they would
 			// say nothing the matrix does not.
 			fmt.Printf("==== host kernel (%s): not run, it refuses arena maps (%v) ====\n", rel, err)
@@ -237,32 +233,6 @@ func cmdTest(ctx context.Context, args []string) error {
 		}
 	}
 	return report(os.Stdout, rows)
-}
-
-// probeArena creates and closes a one-page arena map: whether this
-// kernel lets this process use arenas at all.
-func probeArena() error {
-	var attr [72]byte
-	binary.LittleEndian.PutUint32(attr[0:], 33)     // BPF_MAP_TYPE_ARENA
-	binary.LittleEndian.PutUint32(attr[12:], 1)     // max_entries
-	binary.LittleEndian.PutUint32(attr[16:], 1<<10) // BPF_F_MMAPABLE
-	fd, _, errno := syscall.Syscall(unix.SYS_BPF, 0, uintptr(unsafe.Pointer(&attr[0])), uintptr(len(attr)))
-	if errno != 0 {
-		return errno
-	}
-	syscall.Close(int(fd))
-	return nil
-}
-
-func utsString(b []int8) string {
-	var s []byte
-	for _, c := range b {
-		if c == 0 {
-			break
-		}
-		s = append(s, byte(c))
-	}
-	return string(s)
 }
 
 func buildSelf() (string, error) {
